@@ -8,9 +8,8 @@ export interface ErrorContext {
   readonly path?: string | undefined;
 }
 
-/** The domain XML (or a file it names) is invalid, or policy refuses it. */
-export class DomainRefusedError extends Error {
-  override readonly name = 'DomainRefusedError';
+/** An error that says where: which domain, device and path. */
+export abstract class ContextualError extends Error {
   readonly context: ErrorContext;
   constructor(message: string, context: ErrorContext = {}, options?: ErrorOptions) {
     super(message, options);
@@ -18,14 +17,14 @@ export class DomainRefusedError extends Error {
   }
 }
 
+/** The domain XML (or a file it names) is invalid, or policy refuses it. */
+export class DomainRefusedError extends ContextualError {
+  override readonly name = 'DomainRefusedError';
+}
+
 /** The host could not do what was asked (parser failure, unwritable directory, ...). */
-export class HostError extends Error {
+export class HostError extends ContextualError {
   override readonly name = 'HostError';
-  readonly context: ErrorContext;
-  constructor(message: string, context: ErrorContext = {}, options?: ErrorOptions) {
-    super(message, options);
-    this.context = context;
-  }
 }
 
 /** The admin's configuration or command line is wrong. */
@@ -35,7 +34,7 @@ export class UsageError extends Error {
 
 /** Renders an error as one line: "domain 'x', disk 'vda', path "/p": message". */
 export function describeError(error: unknown): string {
-  if (error instanceof DomainRefusedError || error instanceof HostError) {
+  if (error instanceof ContextualError) {
     const where: string[] = [];
     const { domain, device, path } = error.context;
     if (domain !== undefined) where.push(`domain '${oneLine(domain)}'`);
