@@ -104,6 +104,7 @@ export function parseDisk(element: XmlElement, index: number): Disk {
     label,
     device: element.attr('device') ?? 'disk',
     readonly: element.child('readonly') !== undefined,
+    rawio: element.flag('rawio') === true,
     source: storageSource(element.attr('type') ?? 'file', sourceElement, element.child('driver')?.attr('type'), element),
     mirror: mirrorOf(element),
     reservationsSocket,

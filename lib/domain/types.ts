@@ -45,6 +45,8 @@ export interface Disk extends DeviceBase {
   readonly kind: 'disk';
   readonly device: string;
   readonly readonly: boolean;
+  /** `rawio='yes'`: libvirt grants QEMU CAP_SYS_RAWIO for this LUN. */
+  readonly rawio: boolean;
   readonly source: StorageSource | undefined;
   readonly mirror: StorageSource | undefined;
   /** Unmanaged persistent-reservation helper socket. */

@@ -1,0 +1,60 @@
+// `virt-aa-hook generate [FILE|-]`: the per-VM rules, the full profile, the
+// structured rules or the annotated view, for one domain XML.
+
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Argv } from 'yargs';
+import { parseDomain } from '../domain/parse.ts';
+import { HostError, oneLine } from '../errors.ts';
+import { inlineProfileText, synthesizeProfile } from '../generate.ts';
+import { localFs } from '../host/host-fs.ts';
+import { defaultLayout } from '../host/layout.ts';
+import { bundledTemplateRelative, packageRoot } from '../package-root.ts';
+import { profileJson, renderExplained, renderRules } from '../profile/render.ts';
+import { readDomainXml } from '../read-input.ts';
+import type { CliIo } from './io.ts';
+
+export interface GenerateArgs {
+  readonly file: string | undefined;
+  readonly profile: boolean | undefined;
+  readonly json: boolean | undefined;
+  readonly explain: boolean | undefined;
+  readonly template: string | undefined;
+  readonly root: string;
+}
+
+export function generateBuilder(y: Argv): Argv<GenerateArgs> {
+  return y
+    .positional('file', { type: 'string', describe: 'domain XML file (- or nothing: standard input)' })
+    .option('profile', { type: 'boolean', describe: 'print the complete profile, not only the per-VM rules' })
+    .option('json', { type: 'boolean', describe: 'print the rules with their reasons as JSON' })
+    .option('explain', { type: 'boolean', describe: 'annotate every rule with the device that asked for it' })
+    .option('template', { type: 'string', describe: `profile template (default: the shipped ${bundledTemplateRelative})` })
+    .option('root', { type: 'string', default: '/', describe: 'resolve host paths below this directory instead of /', hidden: true })
+    .conflicts('json', ['profile', 'explain']) as unknown as Argv<GenerateArgs>;
+}
+
+function readTemplate(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new HostError(`cannot read profile template: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { path: file });
+  }
+}
+
+export function runGenerate(args: GenerateArgs, io: CliIo): void {
+  const domain = parseDomain(readDomainXml(args.file));
+  const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: defaultLayout });
+  for (const notice of profile.notices) io.stderr(`virt-aa-hook: warning: ${oneLine(`domain '${domain.name}', ${notice.reason.device}: ${notice.message}`)}`);
+  if (args.json === true) {
+    io.stdout(`${JSON.stringify(profileJson(profile), null, 2)}\n`);
+    return;
+  }
+  const rules = args.explain === true ? renderExplained(profile) : renderRules(profile);
+  if (args.profile !== true) {
+    io.stdout(rules);
+    return;
+  }
+  const templatePath = args.template ?? path.join(packageRoot(), bundledTemplateRelative);
+  io.stdout(inlineProfileText(profile, rules, readTemplate(templatePath), templatePath));
+}

@@ -1,0 +1,53 @@
+// Where libvirt's QEMU driver keeps per-domain runtime files on a system
+// instance. None of these paths are in the domain XML the hook receives, so
+// they are rebuilt from the name, the id and the UUID, as libvirt does.
+
+import type { PathPart } from '../profile/access.ts';
+
+export interface HostLayout {
+  /** libvirt's qemu state under /var/lib (private dirs, nvram, ram, save). */
+  readonly qemuLibDir: string;
+  /** libvirt's qemu state under /run (pid files, channel dirs, swtpm sockets). */
+  readonly qemuRunDir: string;
+  readonly qemuLogDir: string;
+  readonly qemuCacheDir: string;
+  readonly swtpmStateDir: string;
+  readonly swtpmLogDir: string;
+  /** Where ivshmem servers listen by default. */
+  readonly shmemDir: string;
+  /** Used when the host has no hugetlbfs mounted at gather time. */
+  readonly defaultHugetlbfsMount: string;
+}
+
+export const defaultLayout: HostLayout = {
+  qemuLibDir: '/var/lib/libvirt/qemu',
+  qemuRunDir: '/run/libvirt/qemu',
+  qemuLogDir: '/var/log/libvirt/qemu',
+  qemuCacheDir: '/var/cache/libvirt/qemu',
+  swtpmStateDir: '/var/lib/libvirt/swtpm',
+  swtpmLogDir: '/var/log/swtpm/libvirt/qemu',
+  shmemDir: '/var/lib/libvirt',
+  defaultHugetlbfsMount: '/dev/hugepages',
+};
+
+/** libvirt truncates names to 20 characters in per-domain directory names. */
+const shortNameLength = 20;
+
+/**
+ * libvirt's "short name", `<id>-<name up to 20 characters>`, as path parts.
+ * Without an id (the XML of migrate and restore) any id matches. libvirt
+ * counts wide characters when its locale can decode the name and bytes
+ * otherwise; for a non-ASCII name both spellings are allowed, the byte one as
+ * a prefix since it may cut a character in half.
+ */
+export function shortNameVariants(id: number | undefined, name: string): readonly (readonly PathPart[])[] {
+  const idPart: PathPart = id === undefined ? { wildcard: 'domain-id' } : String(id);
+  const byChars = Array.from(name).slice(0, shortNameLength).join('');
+  const variants: PathPart[][] = [[idPart, `-${byChars}`]];
+  const bytes = Buffer.from(name, 'utf8');
+  if (bytes.length > shortNameLength && bytes.length !== Array.from(name).length) {
+    const cut = bytes.subarray(0, shortNameLength).toString('utf8').replace(/\uFFFD+$/, '');
+    if (cut !== byChars) variants.push([idPart, `-${cut}`, { wildcard: 'any' }]);
+  }
+  return variants;
+}

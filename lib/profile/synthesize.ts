@@ -1,0 +1,173 @@
+// The pure heart: a parsed domain plus host facts in, a Profile value out.
+// Two steps with the path resolution (which needs the disk) in between:
+// collectAccesses asks every resource module, finalizeProfile canonicalises,
+// applies policy, deduplicates and attaches reasons.
+
+import type { Domain } from '../domain/types.ts';
+import { DomainRefusedError } from '../errors.ts';
+import type { HostFacts } from '../host/facts.ts';
+import type { HostLayout } from '../host/layout.ts';
+import { nameProblem, pathTextProblem, restrictedPathProblem } from '../policy/validate.ts';
+import { patternText } from '../policy/escape.ts';
+import { resourceModules } from '../resources/index.ts';
+import { normalizeLexically } from '../storage/resolve.ts';
+import { mergePerms, notice, type Access, type Notice, type PathAccess, type PathPart, type Perms, type Reason, type SnippetName } from './access.ts';
+
+/** QEMU-driven domain types. `test` is libvirt's test driver, which shares QEMU's XML. */
+export const supportedDomainTypes: ReadonlySet<string> = new Set(['kvm', 'qemu', 'kqemu', 'test']);
+
+export interface FileRule {
+  /** Canonical path parts (symlinks resolved). */
+  readonly parts: readonly PathPart[];
+  readonly perms: Perms;
+  readonly reasons: readonly Reason[];
+  /** The literal paths as the domain or an image header wrote them, where they differ. */
+  readonly writtenAs: readonly string[];
+}
+
+export interface SnippetRule {
+  readonly name: SnippetName;
+  readonly reasons: readonly Reason[];
+}
+
+export interface Profile {
+  /** `libvirt-<uuid>` */
+  readonly name: string;
+  readonly domain: { readonly name: string; readonly uuid: string };
+  readonly rules: readonly FileRule[];
+  readonly snippets: readonly SnippetRule[];
+  readonly notices: readonly Notice[];
+}
+
+export function profileName(uuid: string): string {
+  return `libvirt-${uuid}`;
+}
+
+/** Every access the domain needs, in registry order. Refuses unsupported domains and bad names. */
+export function collectAccesses(domain: Domain, host: HostFacts, layout: HostLayout): readonly Access[] {
+  if (!supportedDomainTypes.has(domain.type)) {
+    throw new DomainRefusedError(`unsupported domain type '${domain.type}': only QEMU domains (kvm, qemu) are confined`, { domain: domain.name });
+  }
+  const problem = nameProblem(domain.name);
+  if (problem !== undefined) throw new DomainRefusedError(`invalid domain name: ${problem}`, { domain: domain.name });
+  const context = { domain, host, layout };
+  return resourceModules.flatMap((module) => {
+    try {
+      return module.accesses(context);
+    } catch (error) {
+      if (error instanceof DomainRefusedError) throw new DomainRefusedError(error.message, { ...error.context, domain: domain.name }, { cause: error });
+      throw error;
+    }
+  });
+}
+
+/**
+ * Which literal host path of an access must be resolved against the file
+ * system: the whole path, or, for a pattern, the directory holding the first
+ * wildcard.
+ */
+export function resolutionTarget(parts: readonly PathPart[]): { readonly lookup: string; readonly rest: readonly PathPart[]; readonly tree: boolean } {
+  const firstWildcard = parts.findIndex((p) => typeof p !== 'string');
+  if (firstWildcard === -1) {
+    const text = (parts as readonly string[]).join('');
+    return { lookup: text, rest: text.endsWith('/') && text !== '/' ? ['/'] : [], tree: false };
+  }
+  const literal = (parts.slice(0, firstWildcard) as readonly string[]).join('');
+  const slash = literal.lastIndexOf('/');
+  return { lookup: literal.slice(0, Math.max(slash, 1)), rest: [literal.slice(slash + 1), ...parts.slice(firstWildcard)].filter((p) => p !== ''), tree: true };
+}
+
+export function pathsToResolve(accesses: readonly Access[]): readonly string[] {
+  const paths = new Set<string>();
+  for (const access of accesses) {
+    if (access.kind !== 'path') continue;
+    const { lookup } = resolutionTarget(access.parts);
+    if (pathTextProblem(lookup) === undefined) paths.add(lookup);
+  }
+  return [...paths];
+}
+
+function joinResolved(dir: string, rest: readonly PathPart[]): readonly PathPart[] {
+  const [first, ...others] = rest;
+  if (first === undefined) return [dir];
+  if (typeof first === 'string') return [`${dir === '/' ? '' : dir}/${first.replace(/^\//, '')}`, ...others];
+  return [`${dir === '/' ? '' : dir}/`, first, ...others];
+}
+
+function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string>, domainName: string): FileRule {
+  const { lookup, rest, tree } = resolutionTarget(access.parts);
+  const context = { domain: domainName, device: access.reason.device, path: lookup };
+  for (const part of access.parts) {
+    const problem = typeof part === 'string' ? pathTextProblem(`/${part}`) : undefined;
+    if (problem !== undefined) throw new DomainRefusedError(`cannot grant access: ${problem}`, context);
+  }
+  const textProblem = pathTextProblem(lookup);
+  if (textProblem !== undefined) throw new DomainRefusedError(`cannot grant access: ${textProblem}`, context);
+  const literal = normalizeLexically(lookup);
+  const canonical = realpaths.get(lookup) ?? literal;
+  if (access.origin !== 'derived') {
+    const writable = /[wl]/.test(access.perms);
+    for (const candidate of new Set([literal, canonical])) {
+      const problem = restrictedPathProblem(candidate, writable, tree);
+      if (problem !== undefined) {
+        const via = candidate === literal ? '' : ` (resolves to ${candidate})`;
+        throw new DomainRefusedError(`refusing to grant ${access.perms} access for the ${access.reason.detail}${via}: ${problem}`, context);
+      }
+    }
+  }
+  const parts = joinResolved(canonical, rest);
+  const written = (access.parts.filter((p) => typeof p === 'string') as string[]).join('');
+  const canonicalText = patternText(parts);
+  return { parts, perms: access.perms, reasons: [access.reason], writtenAs: canonicalText === patternText(access.parts) ? [] : [written] };
+}
+
+const reasonKey = (r: Reason): string => `${r.device}\0${r.detail}`;
+
+function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reason[] {
+  const seen = new Map(a.map((r) => [reasonKey(r), r]));
+  for (const r of b) if (!seen.has(reasonKey(r))) seen.set(reasonKey(r), r);
+  return [...seen.values()];
+}
+
+export function finalizeProfile(domain: Domain, accesses: readonly Access[], realpaths: ReadonlyMap<string, string>): Profile {
+  const rules = new Map<string, FileRule>();
+  const snippets = new Map<SnippetName, SnippetRule>();
+  const notices: Notice[] = [];
+  for (const access of accesses) {
+    switch (access.kind) {
+      case 'path': {
+        const first = access.parts[0];
+        if (typeof first === 'string' && !first.startsWith('/') && pathTextProblem(`/${first}`) === undefined) {
+          // virt-aa-helper skips these too; QEMU would resolve them against a working directory no rule can pin down.
+          notices.push(notice(`relative path "${first}" gets no rule: write it as an absolute path`, access.reason));
+          break;
+        }
+        const rule = canonicalRule(access, realpaths, domain.name);
+        const key = patternText(rule.parts);
+        const existing = rules.get(key);
+        rules.set(
+          key,
+          existing === undefined
+            ? rule
+            : { parts: existing.parts, perms: mergePerms(existing.perms, rule.perms), reasons: mergeReasons(existing.reasons, rule.reasons), writtenAs: [...new Set([...existing.writtenAs, ...rule.writtenAs])] },
+        );
+        break;
+      }
+      case 'snippet': {
+        const existing = snippets.get(access.name);
+        snippets.set(access.name, { name: access.name, reasons: mergeReasons(existing?.reasons ?? [], [access.reason]) });
+        break;
+      }
+      case 'notice':
+        notices.push(access);
+        break;
+    }
+  }
+  return {
+    name: profileName(domain.uuid),
+    domain: { name: domain.name, uuid: domain.uuid },
+    rules: [...rules.values()],
+    snippets: [...snippets.values()],
+    notices,
+  };
+}

@@ -1,0 +1,19 @@
+// The one signature every resource module implements: part of a domain, plus
+// host facts, to the accesses it needs, each with its reason.
+
+import type { Domain } from '../domain/types.ts';
+import type { HostFacts } from '../host/facts.ts';
+import type { HostLayout } from '../host/layout.ts';
+import type { Access } from '../profile/access.ts';
+
+export interface ResourceContext {
+  readonly domain: Domain;
+  readonly host: HostFacts;
+  readonly layout: HostLayout;
+}
+
+export interface ResourceModule {
+  /** Short kebab-case name, used in --json output and tests. */
+  readonly name: string;
+  readonly accesses: (context: ResourceContext) => readonly Access[];
+}
