@@ -6,6 +6,7 @@ import type { Domain } from './domain/types.ts';
 import { gatherHostFacts } from './host/gather.ts';
 import type { HostFs } from './host/host-fs.ts';
 import type { HostLayout } from './host/layout.ts';
+import type { SynthesisSettings } from './resources/resource.ts';
 import { collectAccesses, finalizeProfile, pathsToResolve, type Profile } from './profile/synthesize.ts';
 import { fillTemplate, indent } from './profile/template.ts';
 import { resolveHostPath } from './storage/resolve.ts';
@@ -13,11 +14,12 @@ import { resolveHostPath } from './storage/resolve.ts';
 export interface HostContext {
   readonly fs: HostFs;
   readonly layout: HostLayout;
+  readonly settings?: SynthesisSettings;
 }
 
 export function synthesizeProfile(domain: Domain, host: HostContext): Profile {
   const facts = gatherHostFacts(domain, host.fs);
-  const accesses = collectAccesses(domain, facts, host.layout);
+  const accesses = collectAccesses(domain, facts, host.layout, host.settings);
   const realpaths = new Map(pathsToResolve(accesses).map((p) => [p, resolveHostPath(p, host.fs)] as const));
   return finalizeProfile(domain, accesses, realpaths);
 }

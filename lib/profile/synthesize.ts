@@ -10,6 +10,7 @@ import type { HostLayout } from '../host/layout.ts';
 import { nameProblem, pathTextProblem, restrictedPathProblem } from '../policy/validate.ts';
 import { patternText } from '../policy/escape.ts';
 import { resourceModules } from '../resources/index.ts';
+import { defaultSettings, type SynthesisSettings } from '../resources/resource.ts';
 import { normalizeLexically } from '../storage/resolve.ts';
 import { mergePerms, notice, type Access, type Notice, type PathAccess, type PathPart, type Perms, type Reason, type SnippetName } from './access.ts';
 
@@ -44,13 +45,13 @@ export function profileName(uuid: string): string {
 }
 
 /** Every access the domain needs, in registry order. Refuses unsupported domains and bad names. */
-export function collectAccesses(domain: Domain, host: HostFacts, layout: HostLayout): readonly Access[] {
+export function collectAccesses(domain: Domain, host: HostFacts, layout: HostLayout, settings: SynthesisSettings = defaultSettings): readonly Access[] {
   if (!supportedDomainTypes.has(domain.type)) {
     throw new DomainRefusedError(`unsupported domain type '${domain.type}': only QEMU domains (kvm, qemu) are confined`, { domain: domain.name });
   }
   const problem = nameProblem(domain.name);
   if (problem !== undefined) throw new DomainRefusedError(`invalid domain name: ${problem}`, { domain: domain.name });
-  const context = { domain, host, layout };
+  const context = { domain, host, layout, settings };
   return resourceModules.flatMap((module) => {
     try {
       return module.accesses(context);

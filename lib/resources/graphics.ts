@@ -27,6 +27,7 @@ export const graphics: ResourceModule = {
       for (const socket of g.sockets) result.push(fileAccess(socket, 'rw', reason(g.label, 'listen socket')));
       if (g.gl) result.push(...glAccesses(g.renderNode, g.label, context));
       if (g.tls) result.push(snippet('tls', reason(g.label, 'SPICE TLS certificates')));
+      else if (context.settings.graphicsTls && (g.type === 'vnc' || g.type === 'spice')) result.push(snippet('tls', reason(g.label, 'TLS certificates (graphicsTls in the configuration)')));
       if (g.type === 'sdl') {
         result.push(snippet('x11', reason(g.label, 'SDL window on the X server')));
         if (g.xauth !== undefined) result.push(fileAccess(g.xauth, 'r', reason(g.label, 'X authority file')));

@@ -6,10 +6,19 @@ import type { HostFacts } from '../host/facts.ts';
 import type { HostLayout } from '../host/layout.ts';
 import type { Access } from '../profile/access.ts';
 
+/** Host configuration that changes what a domain needs and the XML cannot say. */
+export interface SynthesisSettings {
+  /** qemu.conf enables TLS for VNC or SPICE. */
+  readonly graphicsTls: boolean;
+}
+
+export const defaultSettings: SynthesisSettings = { graphicsTls: false };
+
 export interface ResourceContext {
   readonly domain: Domain;
   readonly host: HostFacts;
   readonly layout: HostLayout;
+  readonly settings: SynthesisSettings;
 }
 
 export interface ResourceModule {

@@ -1,0 +1,193 @@
+// The one configuration file, /etc/virt-aa-hook/config.json: how domains are
+// confined, what happens to domains that are not, and every host path the
+// program touches (so tests point them all at temp directories). Validated at
+// every hook call; an unknown key or a bad value is an error that names it.
+
+import * as fs from 'node:fs';
+import { UsageError } from './errors.ts';
+import { defaultLayout, type HostLayout } from './host/layout.ts';
+
+export const defaultConfigPath = '/etc/virt-aa-hook/config.json';
+
+export type ConfinementMode = 'wrapper' | 'libvirt';
+export const confinementModes: readonly ConfinementMode[] = ['wrapper', 'libvirt'];
+
+export interface DomainSettings {
+  /** Extra AppArmor rules for this domain, one rule per string, e.g. `"/srv/extra/** r,"`. */
+  readonly rules: readonly string[];
+  /** Load this domain's profile in complain mode: denials are logged, not enforced. */
+  readonly complain: boolean;
+}
+
+export interface Paths {
+  readonly apparmorDir: string;
+  readonly cacheDir: string;
+  readonly stateDir: string;
+  readonly runDir: string;
+  readonly apparmorParser: string;
+  readonly securityfs: string;
+  /** Where `enroll --mode wrapper` puts emulator wrappers; a confined libvirtd may only exec from some places. */
+  readonly wrapperDir: string;
+  /** Extra include directories for apparmor_parser (-I). */
+  readonly includeDirs: readonly string[];
+  /** A kernel features file for compiling without an AppArmor kernel (-M); null: the running kernel's. */
+  readonly featuresFile: string | null;
+  readonly libvirtConfigDir: string;
+  /** null: the system log through logger(1). */
+  readonly logFile: string | null;
+}
+
+export interface Config {
+  /** Mode `enroll` uses when none is given. */
+  readonly mode: ConfinementMode;
+  /** What happens to a domain that is not enrolled: start with a warning, or refuse to start. */
+  readonly policy: 'warn' | 'require';
+  /** `compile-only` compiles and writes profiles but never loads them (hosts without AppArmor, tests). */
+  readonly loader: 'kernel' | 'compile-only';
+  /** Whether libvirt's own AppArmor driver labels domains that carry no seclabel. */
+  readonly libvirtDriver: 'auto' | 'active' | 'inactive';
+  /** qemu.conf turns on TLS for VNC or SPICE: graphics domains may read the certificates. */
+  readonly graphicsTls: boolean;
+  readonly paths: Paths;
+  readonly layout: HostLayout;
+  /** Per domain, keyed by name or UUID. */
+  readonly domains: { readonly [nameOrUuid: string]: DomainSettings };
+}
+
+export const defaultPaths: Paths = {
+  apparmorDir: '/etc/apparmor.d',
+  cacheDir: '/var/cache/apparmor/virt-aa-hook',
+  stateDir: '/var/lib/virt-aa-hook',
+  runDir: '/run/virt-aa-hook',
+  apparmorParser: '/sbin/apparmor_parser',
+  securityfs: '/sys/kernel/security/apparmor',
+  wrapperDir: '/usr/lib/libvirt',
+  includeDirs: [],
+  featuresFile: null,
+  libvirtConfigDir: '/etc/libvirt',
+  logFile: null,
+};
+
+export const defaultConfig: Config = {
+  mode: 'wrapper',
+  policy: 'warn',
+  loader: 'kernel',
+  libvirtDriver: 'auto',
+  graphicsTls: false,
+  paths: defaultPaths,
+  layout: defaultLayout,
+  domains: {},
+};
+
+type Json = unknown;
+
+class ConfigReader {
+  readonly #file: string;
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  fail(key: string, problem: string): never {
+    throw new UsageError(`invalid configuration ${this.#file}: ${key === '' ? '' : `"${key}" `}${problem}`);
+  }
+
+  object(value: Json, key: string, known: readonly string[]): Record<string, Json> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(key, 'must be an object');
+    for (const name of Object.keys(value)) {
+      if (!known.includes(name)) this.fail(key === '' ? name : `${key}.${name}`, `is not a known setting (known: ${known.join(', ')})`);
+    }
+    return value as Record<string, Json>;
+  }
+
+  choice<T extends string>(value: Json, key: string, choices: readonly T[], fallback: T): T {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) this.fail(key, `must be one of ${choices.join(', ')} (got ${JSON.stringify(value)})`);
+    return value as T;
+  }
+
+  boolean(value: Json, key: string, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') this.fail(key, `must be true or false (got ${JSON.stringify(value)})`);
+    return value;
+  }
+
+  absolutePath(value: Json, key: string, fallback: string): string {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'string' || !value.startsWith('/') || /[\u0000-\u001f]/.test(value)) this.fail(key, `must be an absolute path (got ${JSON.stringify(value)})`);
+    return value;
+  }
+
+  nullablePath(value: Json, key: string, fallback: string | null): string | null {
+    return value === null ? null : value === undefined ? fallback : this.absolutePath(value, key, '');
+  }
+
+  list<T>(value: Json, key: string, item: (v: Json, k: string) => T): readonly T[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) this.fail(key, 'must be a list');
+    return value.map((v, i) => item(v, `${key}[${i}]`));
+  }
+
+  rule(value: Json, key: string): string {
+    // One rule per entry: it goes into the profile as written, so it must not open or close blocks.
+    if (typeof value !== 'string' || !/^[^\n\r{}]*,\s*$/.test(value) || value.trim() === ',') this.fail(key, `must be one AppArmor rule ending in "," (got ${JSON.stringify(value)})`);
+    return value.trim();
+  }
+}
+
+const pathKeys = Object.keys(defaultPaths) as (keyof Paths)[];
+const layoutKeys = Object.keys(defaultLayout) as (keyof HostLayout)[];
+
+export function parseConfig(text: string, file = defaultConfigPath): Config {
+  const reader = new ConfigReader(file);
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    reader.fail('', `is not valid JSON: ${(error as Error).message}`);
+  }
+  const top = reader.object(json, '', ['mode', 'policy', 'loader', 'libvirtDriver', 'graphicsTls', 'paths', 'layout', 'domains']);
+  const paths = reader.object(top['paths'] ?? {}, 'paths', pathKeys);
+  const layout = reader.object(top['layout'] ?? {}, 'layout', layoutKeys);
+  const domains = reader.object(top['domains'] ?? {}, 'domains', Object.keys((top['domains'] as object | undefined) ?? {}));
+  return {
+    mode: reader.choice(top['mode'], 'mode', confinementModes, defaultConfig.mode),
+    policy: reader.choice(top['policy'], 'policy', ['warn', 'require'], defaultConfig.policy),
+    loader: reader.choice(top['loader'], 'loader', ['kernel', 'compile-only'], defaultConfig.loader),
+    libvirtDriver: reader.choice(top['libvirtDriver'], 'libvirtDriver', ['auto', 'active', 'inactive'], defaultConfig.libvirtDriver),
+    graphicsTls: reader.boolean(top['graphicsTls'], 'graphicsTls', defaultConfig.graphicsTls),
+    paths: {
+      ...defaultPaths,
+      ...Object.fromEntries(
+        pathKeys.filter((k) => paths[k] !== undefined && k !== 'includeDirs' && k !== 'featuresFile' && k !== 'logFile').map((k) => [k, reader.absolutePath(paths[k], `paths.${k}`, '')]),
+      ),
+      includeDirs: reader.list(paths['includeDirs'], 'paths.includeDirs', (v, k) => reader.absolutePath(v, k, '')),
+      featuresFile: reader.nullablePath(paths['featuresFile'], 'paths.featuresFile', defaultPaths.featuresFile),
+      logFile: reader.nullablePath(paths['logFile'], 'paths.logFile', defaultPaths.logFile),
+    },
+    layout: { ...defaultLayout, ...Object.fromEntries(layoutKeys.filter((k) => layout[k] !== undefined).map((k) => [k, reader.absolutePath(layout[k], `layout.${k}`, '')])) },
+    domains: Object.fromEntries(
+      Object.entries(domains).map(([key, value]) => {
+        const entry = reader.object(value, `domains.${key}`, ['rules', 'complain']);
+        return [key, { rules: reader.list(entry['rules'], `domains.${key}.rules`, (v, k) => reader.rule(v, k)), complain: reader.boolean(entry['complain'], `domains.${key}.complain`, false) }];
+      }),
+    ),
+  };
+}
+
+/** The configuration in effect: the file named by VIRT_AA_HOOK_CONFIG or the default path; defaults when it does not exist. */
+export function loadConfig(file = process.env['VIRT_AA_HOOK_CONFIG'] ?? defaultConfigPath): Config {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig;
+    throw new UsageError(`cannot read configuration ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return parseConfig(text, file);
+}
+
+/** A domain's settings, looked up by UUID first, then by name. */
+export function domainSettings(config: Config, name: string, uuid: string): DomainSettings {
+  return config.domains[uuid] ?? config.domains[name] ?? { rules: [], complain: false };
+}
