@@ -83,8 +83,8 @@ export class XmlElement {
   }
 }
 
-/** Parses a whole document and returns its root element. */
-export function parseXmlDocument(text: string): XmlElement {
+/** Refuses what libvirt never sends: oversized, DTD-carrying or malformed text. */
+export function checkXmlText(text: string): void {
   if (Buffer.byteLength(text, 'utf8') > maxXmlBytes) {
     throw new DomainRefusedError(`cannot read domain XML: larger than ${maxXmlBytes / (1024 * 1024)} MiB`);
   }
@@ -97,6 +97,11 @@ export function parseXmlDocument(text: string): XmlElement {
     const { msg, line } = validation.err;
     throw new DomainRefusedError(`cannot read domain XML: malformed at line ${line}: ${msg}`);
   }
+}
+
+/** Parses a whole document and returns its root element. */
+export function parseXmlDocument(text: string): XmlElement {
+  checkXmlText(text);
   let document: RawNode;
   try {
     document = parser.parse(text) as RawNode;

@@ -1,0 +1,384 @@
+// Edits on domain XML text: enrolment (point <emulator> at our wrapper, or add
+// a static AppArmor seclabel, and record what we changed in <metadata> so it
+// can be undone), and the device edits that profile synthesis around hotplug
+// needs. It works on fast-xml-parser's order-preserving tree with entity
+// processing off, so whatever we do not touch (comments, order, other
+// namespaces, character references) is written back as it was read.
+
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { DomainRefusedError, UsageError } from '../errors.ts';
+import { parseDomain } from './parse.ts';
+import { checkXmlText } from './xml.ts';
+
+export interface Enrollment {
+  readonly mode: 'wrapper' | 'libvirt';
+  readonly originalEmulator: string | undefined;
+}
+
+export const metadataNamespace = 'https://github.com/virt-aa-hook/virt-aa-hook/enrollment/1';
+
+/** One node of the order-preserving tree: `{ tag: children, ':@': attributes }`, or `{ '#text': raw }`. */
+type Node = Record<string, unknown>;
+
+const options = {
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  // Values stay raw (escaped as written); only what we read or write is decoded or encoded.
+  processEntities: false,
+  commentPropName: '#comment',
+  cdataPropName: '#cdata',
+  maxNestedTags: 512,
+} as const;
+const parser = new XMLParser({ ...options, parseTagValue: false, parseAttributeValue: false, trimValues: false });
+const builder = new XMLBuilder({ ...options, suppressEmptyNode: true });
+
+// --- the tree --------------------------------------------------------------
+
+function tagOf(node: Node): string | undefined {
+  const key = Object.keys(node).find((k) => k !== ':@');
+  return key === undefined || key.startsWith('#') || key.startsWith('?') ? undefined : key;
+}
+
+function childrenOf(node: Node): Node[] {
+  const tag = tagOf(node);
+  const list = tag === undefined ? undefined : node[tag];
+  return Array.isArray(list) ? (list as Node[]) : [];
+}
+
+function rawAttrs(node: Node): Record<string, string> {
+  return (node[':@'] ?? {}) as Record<string, string>;
+}
+
+function attr(node: Node | undefined, name: string): string | undefined {
+  const raw = node === undefined ? undefined : rawAttrs(node)[name];
+  return raw === undefined ? undefined : decode(raw);
+}
+
+const isElement = (node: Node): boolean => tagOf(node) !== undefined;
+const isBlank = (node: Node): boolean => typeof node['#text'] === 'string' && node['#text'].trim() === '';
+
+function elements(node: Node, tag?: string): Node[] {
+  return childrenOf(node).filter((c) => (tag === undefined ? isElement(c) : tagOf(c) === tag));
+}
+
+const text = (value: string): Node => ({ '#text': encode(value, textEscapes) });
+
+function element(tag: string, attrs: Readonly<Record<string, string>>, children: Node[] = []): Node {
+  const raw = Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, encode(v, attrEscapes)]));
+  return Object.keys(raw).length === 0 ? { [tag]: children } : { [tag]: children, ':@': raw };
+}
+
+function textOf(node: Node): string {
+  return decode(childrenOf(node).map((c) => (typeof c['#text'] === 'string' ? c['#text'] : '')).join('')).trim();
+}
+
+/** The blank text before a parent's first element: the indentation its children use. */
+function indentOf(parent: Node): string | undefined {
+  const children = childrenOf(parent);
+  const before = children[children.findIndex(isElement) - 1];
+  return before !== undefined && isBlank(before) ? (before['#text'] as string) : undefined;
+}
+
+/** Inserts `node` after `anchor` (first when undefined), indented like its siblings. */
+function insertAfter(parent: Node, anchor: Node | undefined, node: Node): void {
+  const children = childrenOf(parent);
+  const indent = indentOf(parent);
+  const spacing = indent === undefined ? [] : [{ '#text': indent }];
+  const first = children.findIndex(isElement);
+  if (anchor !== undefined) children.splice(children.indexOf(anchor) + 1, 0, ...spacing, node);
+  else if (first === -1) children.push(node);
+  else children.splice(first, 0, node, ...spacing);
+}
+
+/** Removes `node` with the blank text that `insertAfter` put next to it, so a removal undoes an insertion exactly. */
+function removeNode(parent: Node, node: Node): void {
+  const children = childrenOf(parent);
+  const index = children.indexOf(node);
+  const isFirst = children.findIndex(isElement) === index;
+  const neighbour = isFirst ? index + 1 : index - 1;
+  const blank = children[neighbour] !== undefined && isBlank(children[neighbour]);
+  children.splice(blank ? Math.min(index, neighbour) : index, blank ? 2 : 1);
+}
+
+// --- text ------------------------------------------------------------------
+
+const textEscapes: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;' };
+// The builder escapes quotes itself; line breaks and tabs would be normalised to spaces by any XML reader.
+const attrEscapes: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
+const named: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function encode(value: string, escapes: Readonly<Record<string, string>>): string {
+  return value.replace(/[&<>\t\n\r]/g, (c) => escapes[c] ?? c);
+}
+
+function decode(raw: string): string {
+  return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, ref: string) => {
+    if (!ref.startsWith('#')) return named[ref] ?? whole;
+    const code = ref.startsWith('#x') ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+}
+
+// --- documents -------------------------------------------------------------
+
+interface Document {
+  readonly nodes: Node[];
+  readonly root: Node;
+  readonly trailingNewline: boolean;
+}
+
+function parseDocument(xml: string, what: string): Document {
+  checkXmlText(xml);
+  let nodes: Node[];
+  try {
+    nodes = parser.parse(xml) as Node[];
+  } catch (error) {
+    throw new DomainRefusedError(`cannot read ${what}: ${(error as Error).message}`);
+  }
+  const roots = nodes.filter(isElement);
+  const [root] = roots;
+  if (root === undefined || roots.length !== 1) throw new DomainRefusedError(`cannot edit ${what}: expected exactly one root element`);
+  return { nodes, root, trailingNewline: xml.endsWith('\n') };
+}
+
+function build(document: Document): string {
+  const xml = builder.build(document.nodes) as string;
+  return document.trailingNewline && !xml.endsWith('\n') ? `${xml}\n` : xml;
+}
+
+/** A `<domain>` document with `<devices>`: what libvirt defines, not a status file. */
+function editableDomain(xml: string): Document & { readonly devices: Node } {
+  const document = parseDocument(xml, 'domain XML');
+  const tag = tagOf(document.root);
+  if (tag !== 'domain') throw new DomainRefusedError(`cannot edit domain XML: root element is <${tag ?? ''}>, expected <domain> (a <domstatus> is libvirt's state, not a definition)`);
+  const [devices] = elements(document.root, 'devices');
+  if (devices === undefined) throw new DomainRefusedError('cannot edit domain XML: it has no <devices> element');
+  return { ...document, devices };
+}
+
+// --- the enrolment record --------------------------------------------------
+
+interface EnrollmentRecord {
+  readonly metadata: Node;
+  readonly node: Node;
+}
+
+/** Our elements in `<metadata>`, found by namespace URI, whatever prefix a tool gave them. */
+function recordsOf(domain: Node): EnrollmentRecord[] {
+  return elements(domain, 'metadata').flatMap((metadata) =>
+    elements(metadata).flatMap((node) => {
+      const tag = tagOf(node) ?? '';
+      const colon = tag.indexOf(':');
+      const local = tag.slice(colon + 1);
+      const declaration = colon === -1 ? 'xmlns' : `xmlns:${tag.slice(0, colon)}`;
+      const uri = [node, metadata, domain].map((n) => attr(n, declaration)).find((u) => u !== undefined);
+      return local === 'enrollment' && uri === metadataNamespace ? [{ metadata, node }] : [];
+    }),
+  );
+}
+
+function modeOf(record: Node): Enrollment['mode'] {
+  const mode = attr(record, 'mode');
+  if (mode === 'wrapper' || mode === 'libvirt') return mode;
+  throw new DomainRefusedError(`cannot read the enrolment record: unknown mode "${mode ?? ''}"`);
+}
+
+/** Where libvirt itself writes `<metadata>`: after the name, UUID, title and description. */
+function addRecord(domain: Node, record: Node): void {
+  const [metadata] = elements(domain, 'metadata');
+  if (metadata !== undefined) {
+    insertAfter(metadata, elements(metadata).at(-1), record);
+    return;
+  }
+  const indent = indentOf(domain);
+  const children = indent === undefined ? [record] : [{ '#text': `${indent}  ` }, record, { '#text': indent }];
+  const anchor = elements(domain).filter((e) => ['name', 'uuid', 'genid', 'title', 'description'].includes(tagOf(e) ?? '')).at(-1);
+  insertAfter(domain, anchor, element('metadata', {}, children));
+}
+
+// --- what enrolment changes ------------------------------------------------
+
+/**
+ * libvirt allows one seclabel per model, and only a lone seclabel without a
+ * model (which then means the primary driver, AppArmor in libvirt mode), so
+ * ours replaces both kinds; DAC and SELinux labels stay.
+ */
+const isReplacedLabel = (seclabel: Node): boolean => {
+  const model = attr(seclabel, 'model');
+  return model === undefined || model === 'apparmor';
+};
+
+/** Swaps the AppArmor seclabels for `replacement`, in the same place; returns what it took out. */
+function replaceSeclabels(domain: Node, devices: Node, replacement: readonly Node[]): Node[] {
+  const children = childrenOf(domain);
+  const seclabels = elements(domain, 'seclabel');
+  const removed = seclabels.filter(isReplacedLabel);
+  const [first] = removed;
+  let anchor = first === undefined ? (seclabels.at(-1) ?? devices) : children.slice(0, children.indexOf(first)).filter(isElement).at(-1);
+  for (const node of removed) removeNode(domain, node);
+  for (const node of replacement) {
+    insertAfter(domain, anchor, node);
+    anchor = node;
+  }
+  return removed;
+}
+
+function setEmulator(devices: Node, path: string | undefined): void {
+  const [emulator] = elements(devices, 'emulator');
+  if (path === undefined) {
+    if (emulator !== undefined) removeNode(devices, emulator);
+  } else if (emulator === undefined) {
+    insertAfter(devices, undefined, element('emulator', {}, [text(path)]));
+  } else {
+    emulator['emulator'] = [text(path)];
+  }
+}
+
+/** Takes an earlier enrolment out of the tree; true when there was one. */
+function withdraw(domain: Node, devices: Node): boolean {
+  const records = recordsOf(domain);
+  const [record] = records;
+  if (record === undefined) return false;
+  if (modeOf(record.node) === 'wrapper') setEmulator(devices, attr(record.node, 'emulator'));
+  else replaceSeclabels(domain, devices, elements(record.node));
+  for (const { metadata, node } of records) {
+    removeNode(metadata, node);
+    if (elements(metadata).length === 0) removeNode(domain, metadata);
+  }
+  return true;
+}
+
+/**
+ * wrapper mode: `<emulator>` becomes `wrapperPath`; libvirt mode: adds
+ * `<seclabel type='static' model='apparmor' relabel='no'><label>libvirt-<uuid></label></seclabel>`
+ * (replacing any other AppArmor seclabel, keeping DAC and SELinux ones).
+ * Both record the mode, the original emulator and any replaced seclabel in
+ * `<metadata><vah:enrollment xmlns:vah=... mode=... emulator=...>`.
+ * Enrolling again returns the input itself; enrolling in the other mode switches cleanly.
+ */
+export function enrollDomainXml(xml: string, mode: Enrollment['mode'], wrapperPath: string | undefined): string {
+  const document = editableDomain(xml);
+  const { root: domain, devices } = document;
+  const { uuid } = parseDomain(xml);
+  withdraw(domain, devices);
+  const [emulator] = elements(devices, 'emulator');
+  const original = emulator === undefined ? undefined : textOf(emulator) || undefined;
+  let replaced: Node[] = [];
+  if (mode === 'wrapper') {
+    if (wrapperPath === undefined) throw new UsageError('cannot enroll in wrapper mode without the path of the wrapper');
+    // Recording the wrapper as the original would make unenrolling a no-op and the wrapper exec itself.
+    if (original === wrapperPath) throw new DomainRefusedError(`cannot enroll: <emulator> already is the wrapper "${wrapperPath}" but no enrolment record says which emulator it replaced`);
+    setEmulator(devices, wrapperPath);
+  } else {
+    const label = element('seclabel', { type: 'static', model: 'apparmor', relabel: 'no' }, [element('label', {}, [text(`libvirt-${uuid}`)])]);
+    replaced = replaceSeclabels(domain, devices, [label]);
+  }
+  const recordAttrs = { 'xmlns:vah': metadataNamespace, mode, ...(original === undefined ? {} : { emulator: original }) };
+  addRecord(domain, element('vah:enrollment', recordAttrs, replaced));
+  const result = build(document);
+  // Already enrolled so: the very text given, so that a caller (the migrate
+  // hook, which must print nothing then) can compare strings.
+  return result === build(parseDocument(xml, 'domain XML')) ? xml : result;
+}
+
+/** Undoes `enrollDomainXml`: original emulator or seclabels back, our record (and a `<metadata>` left empty) removed. */
+export function unenrollDomainXml(xml: string): string {
+  const document = editableDomain(xml);
+  return withdraw(document.root, document.devices) ? build(document) : xml;
+}
+
+/** What the XML's metadata says about enrolment; also reads libvirt's `<domstatus>` files. */
+export function enrollmentOf(xml: string): Enrollment | undefined {
+  const { root } = parseDocument(xml, 'domain XML');
+  const domain = tagOf(root) === 'domstatus' ? elements(root, 'domain')[0] : root;
+  const [record] = domain === undefined ? [] : recordsOf(domain);
+  return record === undefined ? undefined : { mode: modeOf(record.node), originalEmulator: attr(record.node, 'emulator') };
+}
+
+// --- devices ---------------------------------------------------------------
+
+function deviceOf(xml: string): Node {
+  return parseDocument(xml, 'device XML').root;
+}
+
+const childAttr = (device: Node, child: string, name: string): string | undefined => attr(elements(device, child)[0], name);
+const targetDev = (device: Node): string | undefined => childAttr(device, 'target', 'dev');
+const aliasName = (device: Node): string | undefined => childAttr(device, 'alias', 'name');
+const macAddress = (device: Node): string | undefined => childAttr(device, 'mac', 'address')?.toLowerCase();
+
+/** How libvirt users name a device when they detach it. */
+const identities: Readonly<Record<string, readonly ((device: Node) => string | undefined)[]>> = {
+  disk: [targetDev, aliasName],
+  interface: [macAddress, aliasName],
+};
+
+/** A comparable form: attributes decoded and sorted, blank text and comments ignored. */
+function canonical(node: Node): unknown {
+  const tag = tagOf(node);
+  if (tag === undefined) return typeof node['#text'] === 'string' ? decode(node['#text']).trim() : undefined;
+  const attrs = Object.keys(rawAttrs(node)).sort().map((k) => [k, attr(node, k)]);
+  const children = childrenOf(node).filter((c) => !isBlank(c) && c['#comment'] === undefined);
+  return [tag, attrs, children.map(canonical)];
+}
+
+function matcherFor(device: Node): (candidate: Node) => boolean {
+  for (const identity of identities[tagOf(device) ?? ''] ?? [aliasName]) {
+    const key = identity(device);
+    if (key !== undefined) return (candidate) => identity(candidate) === key;
+  }
+  const wanted = JSON.stringify(canonical(device));
+  return (candidate) => JSON.stringify(canonical(candidate)) === wanted;
+}
+
+/** Appends a device (a document with one element, e.g. `<disk>...</disk>`) to `<devices>`. */
+export function addDevice(domainXml: string, deviceXml: string): string {
+  const document = editableDomain(domainXml);
+  insertAfter(document.devices, elements(document.devices).at(-1), deviceOf(deviceXml));
+  return build(document);
+}
+
+/** Removes the device with the same `<target dev>` (disks), `<mac address>` (interfaces) or `<alias name>`, else an identical one. */
+export function removeDevice(domainXml: string, deviceXml: string): string {
+  const document = editableDomain(domainXml);
+  const device = deviceOf(deviceXml);
+  const tag = tagOf(device) ?? '';
+  const match = elements(document.devices, tag).find(matcherFor(device));
+  if (match === undefined) throw new DomainRefusedError(`cannot remove <${tag}>: the domain has no matching device`);
+  removeNode(document.devices, match);
+  return build(document);
+}
+
+/**
+ * Puts new media into the disk with the same `<target dev>` (cdrom change).
+ * Besides `<source>` that is the disk's `type` (a file ISO or a /dev/sr0),
+ * `<driver>` (its format decides whether backing files are read) and the
+ * backing chain, which belonged to the old media; no `<source>` ejects.
+ */
+export function updateDevice(domainXml: string, deviceXml: string): string {
+  const document = editableDomain(domainXml);
+  const media = deviceOf(deviceXml);
+  const target = targetDev(media);
+  if (tagOf(media) !== 'disk' || target === undefined) throw new DomainRefusedError('cannot change media: the device XML is not a <disk> with a <target dev>');
+  const disk = elements(document.devices, 'disk').find((d) => targetDev(d) === target);
+  if (disk === undefined) throw new DomainRefusedError(`cannot change media: the domain has no disk "${target}"`);
+  const type = rawAttrs(media)['type'];
+  if (type !== undefined) disk[':@'] = { ...rawAttrs(disk), type };
+  replaceChild(disk, 'source', elements(media, 'source')[0]);
+  replaceChild(disk, 'backingStore', elements(media, 'backingStore')[0]);
+  const [driver] = elements(media, 'driver');
+  if (driver !== undefined) replaceChild(disk, 'driver', driver);
+  return build(document);
+}
+
+/** Replaces the first `tag` child in place, adds it, or (no replacement) removes it. */
+function replaceChild(parent: Node, tag: string, replacement: Node | undefined): void {
+  const [current] = elements(parent, tag);
+  if (current === undefined) {
+    if (replacement !== undefined) insertAfter(parent, elements(parent).at(-1), replacement);
+  } else if (replacement === undefined) {
+    removeNode(parent, current);
+  } else {
+    childrenOf(parent).splice(childrenOf(parent).indexOf(current), 1, replacement);
+  }
+}
