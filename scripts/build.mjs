@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 
 const entries = [
   { in: 'lib/cli/main.ts', out: 'dist/virt-aa-hook' },
+  { in: 'hooks/qemu.ts', out: 'dist/hooks/qemu' },
 ];
 
 mkdirSync('dist/hooks', { recursive: true });

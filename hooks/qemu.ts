@@ -1,0 +1,34 @@
+// /etc/libvirt/hooks/qemu: libvirt runs this for every QEMU domain event with
+// `<name> <op> <subop> <extra>` as argv and the domain XML on stdin. Kept to
+// the bare minimum of imports (no yargs): every domain start waits for it.
+
+import { loadConfig } from '../lib/config.ts';
+import { describeError } from '../lib/errors.ts';
+import { dispatch, type HookOutcome } from '../lib/hook/dispatch.ts';
+import { hookDeps } from '../lib/hook/deps.ts';
+import { parseHookArgv } from '../lib/hook/event.ts';
+import { writeLog } from '../lib/hook/log.ts';
+import { readDomainXml } from '../lib/read-input.ts';
+import { exitCodeFor } from '../lib/cli/exit.ts';
+
+function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
+  const event = parseHookArgv(argv);
+  const mustNotFail = event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release' || event.kind === 'unknown' || event.op === 'attach';
+  try {
+    const config = loadConfig();
+    // stdin is read even when unused, so libvirt never writes into a closed pipe.
+    const xml = readDomainXml('-');
+    return { ...dispatch(event, xml, hookDeps(config)), logFile: config.paths.logFile };
+  } catch (error) {
+    const line = `virt-aa-hook: error: ${describeError(error)}`;
+    return { exitCode: mustNotFail ? 0 : exitCodeFor(error), stdout: '', stderr: [line], log: `domain=${JSON.stringify(event.domainName)} event=${event.op} outcome=failed: ${describeError(error)}`, logFile: null };
+  }
+}
+
+const started = process.hrtime.bigint();
+const outcome = run(process.argv.slice(2));
+const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+writeLog(outcome.logFile, `${outcome.log} ms=${ms}`);
+for (const line of outcome.stderr) process.stderr.write(`${line}\n`);
+if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
+process.exitCode = outcome.exitCode;

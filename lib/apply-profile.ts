@@ -1,0 +1,33 @@
+// Synthesize a domain's profile and put it in place, under the domain's lock:
+// what the hook does before QEMU starts and what hotplug does before libvirt
+// adds a device.
+
+import { domainSettings, type Config, type ConfinementMode } from './config.ts';
+import type { Domain } from './domain/types.ts';
+import { synthesizeProfile } from './generate.ts';
+import type { HostFs } from './host/host-fs.ts';
+import { filesText, installProfile, type InstallResult, type StoreContext } from './profile-files.ts';
+import type { Profile } from './profile/synthesize.ts';
+
+export interface ApplyDeps {
+  readonly config: Config;
+  readonly fs: HostFs;
+  readonly store: StoreContext;
+  readonly isLoaded: (profile: string) => boolean;
+  readonly lock: <T>(uuid: string, fn: () => T) => T;
+}
+
+export function renderDomainRules(domain: Domain, deps: Pick<ApplyDeps, 'config' | 'fs'>): { readonly profile: Profile; readonly text: string } {
+  const { config } = deps;
+  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } });
+  const key = config.domains[domain.uuid] !== undefined ? domain.uuid : domain.name;
+  return { profile, text: filesText(profile, domainSettings(config, domain.name, domain.uuid), key) };
+}
+
+export function applyProfile(domain: Domain, mode: ConfinementMode, deps: ApplyDeps): { readonly profile: Profile; readonly installed: InstallResult } {
+  const { complain } = domainSettings(deps.config, domain.name, domain.uuid);
+  return deps.lock(domain.uuid, () => {
+    const { profile, text } = renderDomainRules(domain, deps);
+    return { profile, installed: installProfile(domain.uuid, domain.name, mode, text, { complain, isLoaded: deps.isLoaded }, deps.store) };
+  });
+}
