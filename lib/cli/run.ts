@@ -3,8 +3,11 @@
 import yargs from 'yargs';
 import { UsageError } from '../errors.ts';
 import { errorLine, exitCodeFor, exitCodes } from './exit.ts';
+import { domainBuilder, enrollBuilder, runEnroll, runUnenroll } from './enroll.ts';
 import { generateBuilder, runGenerate, type GenerateArgs } from './generate.ts';
+import { deviceBuilder, runDeviceCommand } from './hotplug.ts';
 import type { CliIo } from './io.ts';
+import { runGc, runSync } from './maintenance.ts';
 
 declare const VIRT_AA_HOOK_VERSION: string | undefined;
 const version = typeof VIRT_AA_HOOK_VERSION === 'string' ? VIRT_AA_HOOK_VERSION : 'development';
@@ -16,11 +19,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(errorLine(error));
     exitCode = exitCodeFor(error);
   };
+  const devices = ['attach-device', 'detach-device', 'update-device'] as const;
   try {
-    await yargs([...argv])
+    let y = yargs([...argv])
       .scriptName('virt-aa-hook')
       .usage('$0 <command> [options]\n\nPer-VM AppArmor confinement for QEMU domains run by libvirt.')
+      .option('config-file', { type: 'string', global: true, describe: 'configuration file (default: $VIRT_AA_HOOK_CONFIG or /etc/virt-aa-hook/config.json)' })
+      .option('connect', { alias: 'c', type: 'string', global: true, describe: 'libvirt URI for virsh (default: virsh\'s)' })
       .command<GenerateArgs>('generate [file]', 'print the AppArmor rules a domain needs', generateBuilder, (args) => runGenerate(args, io))
+      .command('enroll <domain>', 'confine a domain from its next start on', enrollBuilder, (args) => runEnroll(args, io))
+      .command('unenroll <domain>', 'stop confining a domain from its next start on', domainBuilder, (args) => runUnenroll(args, io))
+      .command('gc', 'remove profiles of domains that no longer run', {}, (args) => {
+        exitCode = runGc(args as never, io);
+      })
+      .command('sync', 'at boot, before libvirt starts: load placeholders and profiles of running domains', {}, (args) => {
+        exitCode = runSync(args as never, io);
+      });
+    for (const verb of devices) {
+      y = y.command(`${verb} <domain> <file>`, `${verb.split('-')[0] ?? ''} a device through virsh, updating the profile around it`, deviceBuilder, (args) => runDeviceCommand(verb, args, io));
+    }
+    await y
       .demandCommand(1, 'name a command')
       .strict()
       .version(version)

@@ -1,0 +1,112 @@
+// `attach-device`, `detach-device` and `update-device`: libvirt calls no hook
+// for hotplug or media changes, so these wrap virsh. The profile grows before
+// libvirt hands QEMU a new path, and is rolled back if libvirt then fails; it
+// shrinks only after a device is gone.
+
+import * as fs from 'node:fs';
+import type { Argv } from 'yargs';
+import { applyProfile } from '../apply-profile.ts';
+import { writeIfChanged } from '../apparmor/files.ts';
+import { addDevice, updateDevice } from '../domain/edit.ts';
+import { parseDomain } from '../domain/parse.ts';
+import type { Domain } from '../domain/types.ts';
+import { DomainRefusedError, UsageError } from '../errors.ts';
+import { enrolledMode } from '../hook/confinement.ts';
+import { profilePaths } from '../profile-files.ts';
+import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
+import type { CliIo } from './io.ts';
+
+export interface DeviceArgs extends GlobalArgs {
+  readonly domain: string;
+  readonly file: string;
+  readonly live: boolean | undefined;
+  readonly config: boolean | undefined;
+  readonly persistent: boolean | undefined;
+  readonly current: boolean | undefined;
+}
+
+export function deviceBuilder(y: Argv): Argv<DeviceArgs> {
+  return y
+    .positional('domain', { type: 'string', demandOption: true, describe: 'domain name, UUID or id' })
+    .positional('file', { type: 'string', demandOption: true, describe: 'device XML file' })
+    .option('live', { type: 'boolean', describe: 'affect the running domain (as virsh)' })
+    .option('persistent', { type: 'boolean', describe: 'affect the running domain and its definition (as virsh)' })
+    .option('current', { type: 'boolean', describe: 'affect the current state of the domain (as virsh)' })
+    .option('config', { type: 'boolean', describe: 'affect the persistent definition (as virsh)' }) as unknown as Argv<DeviceArgs>;
+}
+
+type Verb = 'attach-device' | 'detach-device' | 'update-device';
+
+function virshFlags(args: DeviceArgs): readonly string[] {
+  return [
+    ...(args.live === true ? ['--live'] : []),
+    ...(args.persistent === true ? ['--persistent'] : []),
+    ...(args.current === true ? ['--current'] : []),
+    ...(args.config === true ? ['--config'] : []),
+  ];
+}
+
+/** Whether the change reaches the running QEMU, by virsh's rules. */
+function affectsLive(args: DeviceArgs, active: boolean): boolean {
+  if (!active) return false;
+  if (args.live === true || args.persistent === true) return true;
+  return args.config !== true;
+}
+
+function readDevice(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new DomainRefusedError(`cannot read device XML: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { path: file });
+  }
+}
+
+function ourDomain(context: CommandContext, args: DeviceArgs): { readonly domain: Domain; readonly xml: string } | undefined {
+  const xml = context.virsh.dumpxml(args.domain, { inactive: false });
+  const domain = parseDomain(xml);
+  return enrolledMode(domain, context.config) === undefined ? undefined : { domain, xml };
+}
+
+function runVirsh(context: CommandContext, verb: Verb, args: DeviceArgs): void {
+  context.virsh.run([verb, '--', args.domain, args.file, ...virshFlags(args)]);
+}
+
+export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void {
+  if (args.current === true && (args.live === true || args.config === true)) throw new UsageError('--current cannot be combined with --live or --config');
+  const context = commandContext(args, io);
+  const device = readDevice(args.file);
+  const live = affectsLive(args, context.virsh.isActive(args.domain));
+  const ours = live ? ourDomain(context, args) : undefined;
+  if (ours === undefined) {
+    runVirsh(context, verb, args);
+    io.stdout(`${verb}: done (no running confined domain: the profile follows at the next start)\n`);
+    return;
+  }
+  const { domain, xml } = ours;
+  const mode = enrolledMode(domain, context.config);
+  if (mode === undefined) return;
+  if (verb === 'detach-device') {
+    runVirsh(context, verb, args);
+    // Rules shrink only once the device is really gone from the live definition.
+    const after = parseDomain(context.virsh.dumpxml(args.domain, { inactive: false }));
+    const { profile } = applyProfile(after, mode, context.apply);
+    io.stdout(`detach-device: done; profile libvirt-${domain.uuid} now has ${profile.rules.length} rules\n`);
+    return;
+  }
+  const files = profilePaths(context.config.paths.apparmorDir, domain.uuid).files;
+  const previous = fs.existsSync(files) ? fs.readFileSync(files, 'utf8') : undefined;
+  const planned = parseDomain(verb === 'attach-device' ? addDevice(xml, device) : updateDevice(xml, device));
+  const { profile } = applyProfile(planned, mode, context.apply);
+  try {
+    runVirsh(context, verb, args);
+  } catch (error) {
+    if (previous !== undefined) {
+      context.deps.lock(domain.uuid, () => {
+        writeIfChanged(files, previous);
+        context.deps.store.loader.replace(profilePaths(context.config.paths.apparmorDir, domain.uuid).profile);
+      });
+    }
+    throw error;
+  }
+  io.stdout(`${verb}: done; profile libvirt-${domain.uuid} has ${profile.rules.length} rules\n`);
+}

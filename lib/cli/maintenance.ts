@@ -1,0 +1,93 @@
+// `gc`: remove the profiles of domains that no longer run (a host crash or a
+// killed libvirtd skips the release hook). `sync`: at boot, before libvirt
+// reads its definitions, load a placeholder for every domain enrolled in
+// libvirt mode, and the real profile of every domain still running.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listStates } from '../apparmor/state.ts';
+import { applyProfile } from '../apply-profile.ts';
+import { parseDomain } from '../domain/parse.ts';
+import type { Domain } from '../domain/types.ts';
+import { describeError } from '../errors.ts';
+import { enrolledMode } from '../hook/confinement.ts';
+import { loadPlaceholder, removeProfile } from '../profile-files.ts';
+import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
+import type { CliIo } from './io.ts';
+
+/** Domains libvirt runs now, from its status files (`<run dir>/<name>.xml`). */
+function runningDomains(context: CommandContext): ReadonlyMap<string, Domain> {
+  const dir = context.config.layout.qemuRunDir;
+  const result = new Map<string, Domain>();
+  for (const entry of safeReaddir(dir).filter((e) => e.endsWith('.xml'))) {
+    try {
+      const domain = parseDomain(fs.readFileSync(path.join(dir, entry), 'utf8'));
+      result.set(domain.uuid, domain);
+    } catch {
+      // A status file being rewritten, or not a domain: not running as far as we can tell.
+    }
+  }
+  return result;
+}
+
+function definedDomains(context: CommandContext): readonly Domain[] {
+  const dir = path.join(context.config.paths.libvirtConfigDir, 'qemu');
+  return safeReaddir(dir)
+    .filter((e) => e.endsWith('.xml'))
+    .flatMap((entry) => {
+      try {
+        return [parseDomain(fs.readFileSync(path.join(dir, entry), 'utf8'))];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function runGc(args: GlobalArgs, io: CliIo): number {
+  const context = commandContext(args, io);
+  const running = runningDomains(context);
+  let failures = 0;
+  for (const state of listStates(context.config.paths.stateDir)) {
+    if (running.has(state.uuid)) continue;
+    try {
+      const outcome = context.deps.lock(state.uuid, () => removeProfile(state.uuid, state.mode, context.apply.isLoaded, context.deps.store));
+      io.stdout(`removed profile libvirt-${state.uuid} of '${state.name}' (${outcome})\n`);
+    } catch (error) {
+      failures += 1;
+      io.stderr(`virt-aa-hook: error: cannot remove profile libvirt-${state.uuid} of '${state.name}': ${describeError(error)}`);
+    }
+  }
+  return failures === 0 ? 0 : 3;
+}
+
+export function runSync(args: GlobalArgs, io: CliIo): number {
+  const context = commandContext(args, io);
+  const running = runningDomains(context);
+  let failures = 0;
+  const attempt = (what: string, action: () => void): void => {
+    try {
+      action();
+      io.stdout(`${what}\n`);
+    } catch (error) {
+      failures += 1;
+      io.stderr(`virt-aa-hook: error: ${what}: ${describeError(error)}`);
+    }
+  };
+  for (const domain of running.values()) {
+    const mode = enrolledMode(domain, context.config);
+    if (mode !== undefined) attempt(`loaded profile of running domain '${domain.name}'`, () => applyProfile(domain, mode, context.apply));
+  }
+  for (const domain of definedDomains(context)) {
+    if (running.has(domain.uuid) || enrolledMode(domain, context.config) !== 'libvirt') continue;
+    attempt(`loaded placeholder for '${domain.name}'`, () => context.deps.lock(domain.uuid, () => loadPlaceholder(domain.uuid, context.deps.store)));
+  }
+  return failures === 0 ? 0 : 3;
+}
