@@ -35,16 +35,21 @@ const shortNameLength = 20;
 
 /**
  * libvirt's "short name", `<id>-<name up to 20 characters>`, as path parts.
- * Without an id (the XML of migrate and restore) any id matches. libvirt
- * counts wide characters when its locale can decode the name and bytes
- * otherwise; for a non-ASCII name both spellings are allowed, the byte one as
- * a prefix since it may cut a character in half.
+ * A name of at most 20 bytes is the whole short name, and names are unique on
+ * a host, so any id can match without reaching another domain's files: the
+ * rules then stay the same from one start to the next (a new id each time),
+ * and apparmor_parser's cache keeps serving them. A longer name is cut, two
+ * domains may share the cut, and only the live id tells them apart; without
+ * an id (the XML of migrate and restore) any id matches. libvirt counts wide
+ * characters when its locale can decode the name and bytes otherwise; for a
+ * non-ASCII name both spellings are allowed, the byte one as a prefix since it
+ * may cut a character in half.
  */
 export function shortNameVariants(id: number | undefined, name: string): readonly (readonly PathPart[])[] {
-  const idPart: PathPart = id === undefined ? { wildcard: 'domain-id' } : String(id);
+  const bytes = Buffer.from(name, 'utf8');
+  const idPart: PathPart = id === undefined || bytes.length <= shortNameLength ? { wildcard: 'domain-id' } : String(id);
   const byChars = Array.from(name).slice(0, shortNameLength).join('');
   const variants: PathPart[][] = [[idPart, `-${byChars}`]];
-  const bytes = Buffer.from(name, 'utf8');
   if (bytes.length > shortNameLength && bytes.length !== Array.from(name).length) {
     const cut = bytes.subarray(0, shortNameLength).toString('utf8').replace(/\uFFFD+$/, '');
     if (cut !== byChars) variants.push([idPart, `-${cut}`, { wildcard: 'any' }]);

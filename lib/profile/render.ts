@@ -59,6 +59,7 @@ export function renderExplained(profile: Profile): string {
     '',
     ...[...profile.snippets].sort((a, b) => a.name.localeCompare(b.name)).map((s) => explain(snippetLine(s), s.reasons)),
     ...[...profile.rules].sort((a, b) => patternText(a.parts).localeCompare(patternText(b.parts))).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs)),
+    ...profile.covered.map(({ rule, by }) => `# covered by ${quotedPattern(by.parts)} ${by.perms}: ${oneLine(ruleLine(rule))}  # ${describe(rule.reasons)}`),
     ...noticeLines(profile),
   ];
   return `${lines.join('\n')}\n`;
@@ -68,6 +69,7 @@ export interface ProfileJson {
   readonly profile: string;
   readonly domain: { readonly name: string; readonly uuid: string };
   readonly rules: readonly { readonly path: string; readonly perms: string; readonly reasons: readonly Reason[]; readonly writtenAs: readonly string[] }[];
+  readonly covered: readonly { readonly path: string; readonly perms: string; readonly reasons: readonly Reason[]; readonly coveredBy: string }[];
   readonly abstractions: readonly { readonly include: string; readonly reasons: readonly Reason[] }[];
   readonly notices: readonly { readonly message: string; readonly reason: Reason }[];
 }
@@ -79,6 +81,7 @@ export function profileJson(profile: Profile): ProfileJson {
     rules: [...profile.rules]
       .map((r) => ({ path: patternText(r.parts), perms: r.perms, reasons: r.reasons, writtenAs: r.writtenAs }))
       .sort((a, b) => a.path.localeCompare(b.path)),
+    covered: profile.covered.map(({ rule, by }) => ({ path: patternText(rule.parts), perms: rule.perms, reasons: rule.reasons, coveredBy: patternText(by.parts) })),
     abstractions: profile.snippets.map((s) => ({ include: `${snippetIncludeDir}/${s.name}`, reasons: s.reasons })),
     notices: profile.notices.map((n) => ({ message: n.message, reason: n.reason })),
   };

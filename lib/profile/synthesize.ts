@@ -12,7 +12,7 @@ import { patternText } from '../policy/escape.ts';
 import { resourceModules } from '../resources/index.ts';
 import { defaultSettings, type SynthesisSettings } from '../resources/resource.ts';
 import { normalizeLexically } from '../storage/resolve.ts';
-import { mergePerms, notice, type Access, type Notice, type PathAccess, type PathPart, type Perms, type Reason, type SnippetName } from './access.ts';
+import { mergePerms, notice, type Access, type Notice, type PathAccess, type PathPart, type Perms, type Reason, type SnippetName, type Wildcard } from './access.ts';
 
 /** QEMU-driven domain types. `test` is libvirt's test driver, which shares QEMU's XML. */
 export const supportedDomainTypes: ReadonlySet<string> = new Set(['kvm', 'qemu', 'kqemu', 'test']);
@@ -36,6 +36,13 @@ export interface Profile {
   readonly name: string;
   readonly domain: { readonly name: string; readonly uuid: string };
   readonly rules: readonly FileRule[];
+  /**
+   * Literal rules a broader rule of the profile already grants, such as a
+   * generated socket inside the private directory. Left out of the profile so
+   * that the XML of prepare and of start (which names such paths) give the
+   * same text, and apparmor_parser's cache serves both.
+   */
+  readonly covered: readonly { readonly rule: FileRule; readonly by: FileRule }[];
   readonly snippets: readonly SnippetRule[];
   readonly notices: readonly Notice[];
 }
@@ -124,6 +131,35 @@ function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string
 
 const reasonKey = (r: Reason): string => `${r.device}\0${r.detail}`;
 
+/** As apparmor_parser reads them: a wildcard that starts a path component must match at least one character, and not a slash first. */
+function wildcardRegex(wildcard: Wildcard, startsComponent: boolean): string {
+  switch (wildcard) {
+    case 'any':
+      return startsComponent ? '[^/]+' : '[^/]*';
+    case 'anypath':
+      return startsComponent ? '[^/].*' : '.*';
+    case 'domain-id':
+      return '[0-9]{1,10}';
+  }
+}
+
+function patternRegex(parts: readonly PathPart[]): RegExp {
+  let body = '';
+  let previous = '';
+  for (const part of parts) {
+    body += typeof part === 'string' ? part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : wildcardRegex(part.wildcard, previous.endsWith('/'));
+    previous = typeof part === 'string' ? part : '*';
+  }
+  return new RegExp(`^${body}$`, 's');
+}
+
+/** The broader rule that grants everything a literal rule does, if any. */
+function coveringRule(rule: FileRule, broad: readonly { readonly rule: FileRule; readonly regex: RegExp }[]): FileRule | undefined {
+  if (rule.parts.some((p) => typeof p !== 'string')) return undefined;
+  const path = rule.parts.join('');
+  return broad.find((b) => b.regex.test(path) && mergePerms(b.rule.perms, rule.perms) === b.rule.perms)?.rule;
+}
+
 function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reason[] {
   const seen = new Map(a.map((r) => [reasonKey(r), r]));
   for (const r of b) if (!seen.has(reasonKey(r))) seen.set(reasonKey(r), r);
@@ -164,10 +200,19 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], rea
         break;
     }
   }
+  const broad = [...rules.values()].filter((r) => r.parts.some((p) => typeof p !== 'string')).map((rule) => ({ rule, regex: patternRegex(rule.parts) }));
+  const kept: FileRule[] = [];
+  const covered: { rule: FileRule; by: FileRule }[] = [];
+  for (const rule of rules.values()) {
+    const by = coveringRule(rule, broad);
+    if (by === undefined) kept.push(rule);
+    else covered.push({ rule, by });
+  }
   return {
     name: profileName(domain.uuid),
     domain: { name: domain.name, uuid: domain.uuid },
-    rules: [...rules.values()],
+    rules: kept,
+    covered,
     snippets: [...snippets.values()],
     notices,
   };

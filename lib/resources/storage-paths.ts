@@ -12,8 +12,14 @@ import { vfioGroupAccesses } from './vfio.ts';
 /** Backing layers are opened read-only; QEMU takes locks on every layer. */
 const backingPerms = 'rk';
 
-function layerDetail(depth: number, what: string): string {
-  return depth === 0 ? what : `backing ${what} (depth ${depth})`;
+/**
+ * The same words whether a layer came from <backingStore> (the XML of start)
+ * or from an image header (the XML of prepare has no chain): the rules text
+ * must not change between the two, or apparmor_parser compiles it twice.
+ */
+function layerDetail(depth: number, what: 'image' | 'block device' | 'external data file' | 'extent'): string {
+  if (depth === 0) return what;
+  return what === 'image' || what === 'block device' ? `backing file (depth ${depth})` : `${what} of the backing file at depth ${depth}`;
 }
 
 function headerChainAccesses(path: string, format: string, perms: string, device: string, depth: number, context: ResourceContext): readonly Access[] {
@@ -24,8 +30,8 @@ function headerChainAccesses(path: string, format: string, perms: string, device
     const layerDepth = depth + layer.depth;
     // An extent or data file belongs to the image that names it and shares its access.
     const layerPerms = layerDepth === 0 ? perms : backingPerms;
-    const what = layer.role === 'backing' ? 'file' : layer.role === 'data-file' ? 'external data file' : 'extent';
-    result.push({ ...fileAccess(layer.path, layerPerms, reason(device, `${layerDetail(layerDepth, what)}, named by ${layer.namedBy}`)), origin: 'image' });
+    const what = layer.role === 'backing' ? 'image' : layer.role === 'data-file' ? 'external data file' : 'extent';
+    result.push({ ...fileAccess(layer.path, layerPerms, reason(device, layerDetail(layerDepth, what))), origin: 'image' });
   }
   for (const remote of chain.remote) {
     result.push(notice(`backing "${remote.name}" of ${remote.namedBy} is not a local file: no rule`, reason(device, 'backing chain')));
@@ -52,7 +58,10 @@ export function storageAccesses(source: StorageSource, perms: string, device: st
     case 'file':
     case 'block': {
       result.push(fileAccess(source.path, depth === 0 ? perms : backingPerms, reason(device, layerDetail(depth, source.type === 'file' ? 'image' : 'block device'))));
-      if (source.dataStore !== undefined) result.push(...storageAccesses(source.dataStore, perms, `${device} data store`, context, depth));
+      const data = source.dataStore;
+      if (data !== undefined && (data.type === 'file' || data.type === 'block')) {
+        result.push(fileAccess(data.path, depth === 0 ? perms : backingPerms, reason(device, layerDetail(depth, 'external data file'))));
+      }
       if (source.backing.kind === 'layer') {
         result.push(...storageAccesses(source.backing.source, perms, device, context, depth + 1));
       } else if (source.backing.kind === 'unknown' && source.format !== undefined) {
