@@ -68,7 +68,7 @@ function ourDomain(context: CommandContext, args: DeviceArgs): { readonly domain
 }
 
 function runVirsh(context: CommandContext, verb: Verb, args: DeviceArgs): void {
-  context.virsh.run([verb, '--', args.domain, args.file, ...virshFlags(args)]);
+  context.virsh.run([verb, ...virshFlags(args), '--', args.domain, args.file]);
 }
 
 export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void {

@@ -12,6 +12,27 @@ import { runGc, runSync } from './maintenance.ts';
 declare const VIRT_AA_HOOK_VERSION: string | undefined;
 const version = typeof VIRT_AA_HOOK_VERSION === 'string' ? VIRT_AA_HOOK_VERSION : 'development';
 
+/**
+ * yargs never fills positionals from what follows `--`, yet that is how a
+ * domain named `--version` must be given. Those arguments travel through the
+ * parser as placeholders and are put back before any command sees them.
+ */
+function literalArguments(argv: readonly string[]): { readonly tokens: string[]; readonly restore: (args: Record<string, unknown>) => void } {
+  const split = argv.indexOf('--');
+  if (split === -1) return { tokens: [...argv], restore: () => undefined };
+  const literal = argv.slice(split + 1);
+  const placeholder = (i: number): string => `@@virt-aa-hook-literal-${i}@@`;
+  return {
+    tokens: [...argv.slice(0, split), ...literal.map((_, i) => placeholder(i))],
+    restore: (args) => {
+      for (const [key, value] of Object.entries(args)) {
+        const index = literal.findIndex((_, i) => value === placeholder(i));
+        if (index !== -1) args[key] = literal[index];
+      }
+    },
+  };
+}
+
 /** Runs one command and returns its exit code; never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = exitCodes.ok;
@@ -20,8 +41,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     exitCode = exitCodeFor(error);
   };
   const devices = ['attach-device', 'detach-device', 'update-device'] as const;
+  const { tokens, restore } = literalArguments(argv);
   try {
-    let y = yargs([...argv])
+    let y = yargs(tokens)
+      .middleware(restore, true)
       .scriptName('virt-aa-hook')
       .usage('$0 <command> [options]\n\nPer-VM AppArmor confinement for QEMU domains run by libvirt.')
       .option('config-file', { type: 'string', global: true, describe: 'configuration file (default: $VIRT_AA_HOOK_CONFIG or /etc/virt-aa-hook/config.json)' })
