@@ -1,0 +1,488 @@
+// scripts/install and scripts/uninstall, run for real with --root into a temp
+// directory laid out like a Debian host with libvirt: what lands where, with
+// which mode and shebang; an admin's own hook moved aside and back exactly;
+// reinstalls that change nothing; and the installed policy compiled by the
+// real apparmor_parser together with Debian's libvirtd profile.
+
+import test from 'ava';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import tmp from 'tmp';
+import { apparmorParser, checkoutRoot } from './helpers/apparmor-parser.ts';
+
+const installScript = path.join(checkoutRoot, 'scripts/install');
+const uninstallScript = path.join(checkoutRoot, 'scripts/uninstall');
+const distCli = path.join(checkoutRoot, 'dist/virt-aa-hook');
+const distHook = path.join(checkoutRoot, 'dist/hooks/qemu');
+const shipped = path.join(checkoutRoot, 'apparmor.d');
+const node = process.execPath;
+const hostLibvirtdProfile = '/etc/apparmor.d/usr.sbin.libvirtd';
+const featuresFile = '/usr/share/apparmor-features/features';
+const movedHook = 'etc/libvirt/hooks/qemu.d/00-qemu.moved-by-virt-aa-hook';
+const adminHookTime = new Date('2001-02-03T04:05:06Z');
+/** The admin's site rules in the daemon's local override, deliberately without a final newline. */
+const siteRules = '# site-specific rules\n/srv/isos/ r,\n/srv/isos/** r,';
+
+test.before(() => {
+  if (!fs.existsSync(distCli) || !fs.existsSync(distHook)) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: checkoutRoot, stdio: 'inherit' });
+});
+
+interface Layout {
+  /** An admin's own /etc/libvirt/hooks/qemu: a shell script appending its argv to `marker`. */
+  readonly adminHook?: boolean;
+  /** The target has systemd's directory, so the boot unit is installed. */
+  readonly systemd?: boolean;
+}
+
+interface StagedRoot {
+  readonly root: string;
+  readonly at: (p: string) => string;
+  /** Where the admin hook writes. */
+  readonly marker: string;
+}
+
+const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** A staging root with what a Debian host with libvirt has before we come. */
+function stagedRoot(layout: Layout = {}): StagedRoot {
+  const root = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
+  const marker = path.join(fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name), 'marker');
+  const at = (p: string): string => path.join(root, p);
+  const write = (p: string, content: string, mode = 0o644): void => {
+    fs.mkdirSync(path.dirname(at(p)), { recursive: true });
+    fs.writeFileSync(at(p), content, { mode });
+    fs.chmodSync(at(p), mode);
+  };
+  // Debian's profile when the host has it, else a stand-in with the rule that matters.
+  const libvirtd = fs.existsSync(hostLibvirtdProfile)
+    ? fs.readFileSync(hostLibvirtdProfile, 'utf8')
+    : 'abi <abi/3.0>,\ninclude <tunables/global>\nprofile libvirtd /usr/sbin/libvirtd flags=(attach_disconnected) {\n  /etc/libvirt/hooks/** rmix,\n  #include <local/usr.sbin.libvirtd>\n}\n';
+  write('etc/apparmor.d/usr.sbin.libvirtd', libvirtd);
+  write('etc/apparmor.d/local/usr.sbin.libvirtd', siteRules);
+  // libvirt's own files in the directory we share with it.
+  write('etc/apparmor.d/libvirt/TEMPLATE.qemu', '# libvirt package template\n');
+  write('etc/libvirt/qemu.conf', '# qemu.conf\n');
+  fs.mkdirSync(at('etc/libvirt/hooks'), { recursive: true });
+  if (layout.adminHook === true) {
+    // It reads the domain XML from stdin, as libvirt hooks do.
+    write('etc/libvirt/hooks/qemu', `#!/bin/sh\n# the admin's own hook\ncat > /dev/null\necho "$@" >> '${marker}'\n`, 0o750);
+    fs.utimesSync(at('etc/libvirt/hooks/qemu'), adminHookTime, adminHookTime);
+  }
+  if (layout.systemd === true) fs.mkdirSync(at('etc/systemd/system'), { recursive: true });
+  return { root, at, marker };
+}
+
+function runScript(script: string, args: readonly string[]): SpawnSyncReturns<string> {
+  return spawnSync('bash', [script, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+}
+
+function install(staged: StagedRoot, ...extra: string[]): SpawnSyncReturns<string> {
+  return runScript(installScript, ['--root', staged.root, '--node', node, ...extra]);
+}
+
+function uninstall(staged: StagedRoot, ...extra: string[]): SpawnSyncReturns<string> {
+  return runScript(uninstallScript, ['--root', staged.root, ...extra]);
+}
+
+function ok(run: SpawnSyncReturns<string>): string {
+  if (run.status !== 0) throw new Error(`exit ${run.status}\n${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
+/**
+ * Every entry below the root: type, mode, owner, and for files the content
+ * hash and mtime, for symlinks the target. Directory mtimes change with
+ * every entry added or removed, so they are left out.
+ */
+function snapshot(root: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const st = fs.lstatSync(full);
+      const common = `mode=${(st.mode & 0o7777).toString(8)} owner=${st.uid}:${st.gid}`;
+      const key = path.relative(root, full);
+      if (st.isSymbolicLink()) result[key] = `link -> ${fs.readlinkSync(full)}`;
+      else if (st.isDirectory()) {
+        result[key] = `dir ${common}`;
+        walk(full);
+      } else result[key] = `file ${common} sha=${sha(full)} mtime=${st.mtimeMs}`;
+    }
+  };
+  walk(root);
+  return result;
+}
+
+const localOverride = 'etc/apparmor.d/local/usr.sbin.libvirtd';
+const withoutOverrideMtime = (entries: Record<string, string>): Record<string, string> => ({ ...entries, [localOverride]: entries[localOverride]?.replace(/ mtime=\S+$/, '') ?? 'missing' });
+
+const mode = (file: string): number => fs.statSync(file).mode & 0o7777;
+const firstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n')[0] ?? '';
+const afterFirstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n').slice(1).join('\n');
+const shippedAbstractions = fs.readdirSync(path.join(shipped, 'abstractions/virt-aa-hook')).filter((f) => fs.statSync(path.join(shipped, 'abstractions/virt-aa-hook', f)).isFile());
+const overrideBlock = fs.readFileSync(path.join(shipped, 'local-override/usr.sbin.libvirtd'), 'utf8');
+const countLines = (text: string, line: string): number => text.split('\n').filter((l) => l === line).length;
+
+test('the shipped override is one exact Px line between the markers', (t) => {
+  const lines = overrideBlock.trimEnd().split('\n');
+  t.is(lines[0], '# BEGIN virt-aa-hook');
+  t.is(lines.at(-1), '# END virt-aa-hook');
+  t.deepEqual(
+    lines.filter((l) => !l.startsWith('#')),
+    ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,'],
+  );
+});
+
+test('a fresh install puts every file in place with its mode and the given node as shebang', (t) => {
+  const staged = stagedRoot();
+  const out = ok(install(staged));
+  const { at } = staged;
+
+  for (const [bundle, installed] of [
+    [distCli, 'usr/lib/virt-aa-hook/virt-aa-hook'],
+    [distHook, 'etc/libvirt/hooks/qemu'],
+  ] as const) {
+    t.is(mode(at(installed)), 0o755, installed);
+    t.is(firstLine(at(installed)), `#!${node}`, installed);
+    t.is(afterFirstLine(at(installed)), afterFirstLine(bundle), `${installed} is the bundle below its shebang`);
+  }
+  t.is(fs.readlinkSync(at('usr/sbin/virt-aa-hook')), '../lib/virt-aa-hook/virt-aa-hook');
+  t.is(fs.readFileSync(at('usr/lib/virt-aa-hook/apparmor.d/virt-aa-hook/TEMPLATE.qemu'), 'utf8'), fs.readFileSync(path.join(shipped, 'virt-aa-hook/TEMPLATE.qemu'), 'utf8'));
+  if (fs.existsSync(path.join(checkoutRoot, 'scripts/qemu-wrapper'))) {
+    t.is(sha(at('usr/lib/virt-aa-hook/scripts/qemu-wrapper')), sha(path.join(checkoutRoot, 'scripts/qemu-wrapper')));
+  }
+
+  t.is(sha(at('etc/apparmor.d/virt-aa-hook/TEMPLATE.qemu')), sha(path.join(shipped, 'virt-aa-hook/TEMPLATE.qemu')));
+  t.is(mode(at('etc/apparmor.d/virt-aa-hook/TEMPLATE.qemu')), 0o644);
+  t.false(fs.existsSync(at('etc/apparmor.d/virt-aa-hook/TEMPLATE.qemu.new')));
+  for (const name of shippedAbstractions) {
+    const installed = at(`etc/apparmor.d/abstractions/virt-aa-hook/${name}`);
+    t.is(sha(installed), sha(path.join(shipped, 'abstractions/virt-aa-hook', name)), name);
+    t.is(mode(installed), 0o644, name);
+  }
+
+  // The hook profile: as shipped, except that @{node} names the node given.
+  const profile = fs.readFileSync(at('etc/apparmor.d/etc.libvirt.hooks.qemu'), 'utf8');
+  const nodeValues = [...new Set([node, fs.realpathSync(node)])].join(' ');
+  t.is(profile, fs.readFileSync(path.join(shipped, 'etc.libvirt.hooks.qemu'), 'utf8').replace(/^@\{node\} = .*$/m, `@{node} = ${nodeValues}`));
+  t.is(mode(at('etc/apparmor.d/etc.libvirt.hooks.qemu')), 0o644);
+
+  // The override: appended once, after the admin's lines, which are kept.
+  const local = fs.readFileSync(at('etc/apparmor.d/local/usr.sbin.libvirtd'), 'utf8');
+  t.is(local, `${siteRules}\n${overrideBlock}`);
+
+  for (const dir of ['etc/apparmor.d/libvirt', 'etc/apparmor.d/virt-aa-hook/placeholders', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook', 'etc/virt-aa-hook']) {
+    t.true(fs.statSync(at(dir)).isDirectory(), dir);
+    t.is(mode(at(dir)), 0o755, dir);
+  }
+  t.deepEqual(fs.readdirSync(at('etc/virt-aa-hook')), [], 'no config.json: the defaults apply');
+  t.false(fs.existsSync(at('etc/systemd')), 'no systemd on the target, no unit');
+  t.true(fs.existsSync(at('var/lib/virt-aa-hook/install-manifest')));
+
+  t.regex(out, /kill -HUP "\$\(cat \/run\/libvirtd.pid\)"/);
+  t.regex(out, /systemctl reload libvirtd/);
+});
+
+test('the installed programs run through their shebang, and the CLI finds its template beside itself', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const help = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['--help'], { encoding: 'utf8' });
+  t.is(help.status, 0, help.stderr);
+  t.regex(help.stdout, /generate/);
+
+  const example = path.join(checkoutRoot, 'test/fixtures/example-vm.xml');
+  const installed = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['generate', '--profile', example], { encoding: 'utf8' });
+  const fromCheckout = spawnSync(process.execPath, [distCli, 'generate', '--profile', example], { encoding: 'utf8' });
+  t.is(installed.status, fromCheckout.status, installed.stderr);
+  t.is(installed.stdout, fromCheckout.stdout);
+
+  // An event the hook ignores: it runs, reads stdin, prints nothing, exits 0.
+  const logDir = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
+  const config = path.join(logDir, 'config.json');
+  fs.writeFileSync(config, JSON.stringify({ paths: { logFile: path.join(logDir, 'log') } }));
+  const hook = spawnSync(staged.at('etc/libvirt/hooks/qemu'), ['vm', 'attach', 'begin', '-'], { input: '<domain/>', encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C', VIRT_AA_HOOK_CONFIG: config } });
+  t.is(hook.status, 0, hook.stderr);
+  t.is(hook.stdout, '');
+});
+
+test("an admin's own hook moves to qemu.d untouched, and still runs from there", (t) => {
+  const staged = stagedRoot({ adminHook: true });
+  const before = fs.readFileSync(staged.at('etc/libvirt/hooks/qemu'));
+  const out = ok(install(staged));
+  t.regex(out, /moved your hook \/etc\/libvirt\/hooks\/qemu to \/etc\/libvirt\/hooks\/qemu\.d\/00-qemu\.moved-by-virt-aa-hook/);
+
+  const moved = staged.at(movedHook);
+  t.deepEqual(fs.readFileSync(moved), before);
+  t.is(mode(moved), 0o750);
+  t.is(fs.statSync(moved).mtimeMs, adminHookTime.getTime());
+  t.is(firstLine(staged.at('etc/libvirt/hooks/qemu')), `#!${node}`, 'ours is the main hook now');
+
+  // libvirt runs every executable entry of qemu.d with the same argv.
+  execFileSync(moved, ['vm1', 'prepare', 'begin', '-'], { input: '<domain/>' });
+  t.is(fs.readFileSync(staged.marker, 'utf8'), 'vm1 prepare begin -\n');
+});
+
+test('installing again changes nothing: no second override block, the admin hook is not moved twice', (t) => {
+  const staged = stagedRoot({ adminHook: true, systemd: true });
+  ok(install(staged));
+  const first = snapshot(staged.root);
+  const again = install(staged);
+  ok(again);
+  t.notRegex(again.stdout, /moved your hook/);
+  t.deepEqual(snapshot(staged.root), first);
+
+  const local = fs.readFileSync(staged.at('etc/apparmor.d/local/usr.sbin.libvirtd'), 'utf8');
+  t.is(countLines(local, '# BEGIN virt-aa-hook'), 1);
+  t.is(countLines(local, '/etc/libvirt/hooks/qemu Px -> virt-aa-hook,'), 1);
+  t.deepEqual(fs.readdirSync(staged.at('etc/libvirt/hooks/qemu.d')), ['00-qemu.moved-by-virt-aa-hook']);
+});
+
+test('uninstall puts the root back as it was: the admin hook byte for byte, with its mode and mtime', (t) => {
+  const staged = stagedRoot({ adminHook: true, systemd: true });
+  const before = snapshot(staged.root);
+  ok(install(staged));
+  t.true(fs.existsSync(staged.at('etc/systemd/system/virt-aa-hook-sync.service')));
+  t.is(fs.readlinkSync(staged.at('etc/systemd/system/libvirtd.service.wants/virt-aa-hook-sync.service')), '/etc/systemd/system/virt-aa-hook-sync.service');
+
+  const out = ok(uninstall(staged));
+  t.regex(out, /moved your hook back to \/etc\/libvirt\/hooks\/qemu/);
+  // Everything: the admin hook (content, mode, owner, mtime), the site rules
+  // in the local override (even their missing final newline), libvirt's
+  // files, and no file or directory of ours left over. Only the override's
+  // mtime is new, on purpose: apparmor_parser trusts a cache newer than its
+  // sources, so an old mtime would bring back policy compiled with our rule.
+  t.deepEqual(withoutOverrideMtime(snapshot(staged.root)), withoutOverrideMtime(before));
+  t.is(fs.readFileSync(staged.at('etc/apparmor.d/local/usr.sbin.libvirtd'), 'utf8'), siteRules);
+
+  // Again: nothing recorded, nothing to do.
+  const again = ok(uninstall(staged));
+  t.regex(again, /not installed/);
+  t.deepEqual(withoutOverrideMtime(snapshot(staged.root)), withoutOverrideMtime(before));
+});
+
+test("uninstall after an install that stopped between moving the admin's hook and placing ours puts the admin's hook back", (t) => {
+  const staged = stagedRoot({ adminHook: true });
+  const before = snapshot(staged.root);
+  ok(install(staged));
+  // What such an install leaves: the move recorded, no hook of ours.
+  fs.rmSync(staged.at('etc/libvirt/hooks/qemu'));
+  const manifest = staged.at('var/lib/virt-aa-hook/install-manifest');
+  fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace(/^file \/etc\/libvirt\/hooks\/qemu .*\n/m, ''));
+  ok(uninstall(staged));
+  t.deepEqual(withoutOverrideMtime(snapshot(staged.root)), withoutOverrideMtime(before));
+});
+
+test('the local override keeps its mode and the lines added after ours', (t) => {
+  const staged = stagedRoot();
+  const local = staged.at('etc/apparmor.d/local/usr.sbin.libvirtd');
+  fs.writeFileSync(local, `${siteRules}\n`);
+  fs.chmodSync(local, 0o600);
+  ok(install(staged));
+  fs.appendFileSync(local, '/srv/later/ r,\n');
+  ok(uninstall(staged));
+  t.is(fs.readFileSync(local, 'utf8'), `${siteRules}\n/srv/later/ r,\n`);
+  t.is(mode(local), 0o600);
+});
+
+test('uninstall keeps state, cache, configuration and the profiles of running domains; --purge removes the data', (t) => {
+  const staged = stagedRoot();
+  const before = snapshot(staged.root);
+  ok(install(staged));
+  const uuid = '00000000-0000-0000-0000-0000000000aa';
+  fs.writeFileSync(staged.at('etc/virt-aa-hook/config.json'), '{ "policy": "require" }\n');
+  fs.mkdirSync(staged.at('var/lib/virt-aa-hook/domains'));
+  fs.writeFileSync(staged.at(`var/lib/virt-aa-hook/domains/${uuid}.json`), `{\n  "uuid": "${uuid}",\n  "name": "web1",\n  "mode": "wrapper"\n}\n`);
+  fs.writeFileSync(staged.at('var/cache/apparmor/virt-aa-hook/libvirt-x.source.json'), '{}\n');
+  fs.writeFileSync(staged.at(`etc/apparmor.d/libvirt/libvirt-${uuid}`), '# generated\n');
+  fs.mkdirSync(staged.at('run/libvirt/qemu'), { recursive: true });
+  fs.writeFileSync(staged.at('run/libvirt/qemu/web1.xml'), '<domstatus/>\n');
+
+  const out = ok(uninstall(staged));
+  t.regex(out, new RegExp(`libvirt-${uuid}: domain web1 \\(running\\)`));
+  t.regex(out, /kept \/var\/lib\/virt-aa-hook \(remove it with --purge\)/);
+  t.true(fs.existsSync(staged.at('etc/virt-aa-hook/config.json')));
+  t.true(fs.existsSync(staged.at(`var/lib/virt-aa-hook/domains/${uuid}.json`)));
+  t.true(fs.existsSync(staged.at('var/cache/apparmor/virt-aa-hook/libvirt-x.source.json')));
+  t.false(fs.existsSync(staged.at('etc/libvirt/hooks/qemu')));
+  t.false(fs.existsSync(staged.at('usr/lib/virt-aa-hook')));
+
+  ok(uninstall(staged, '--purge'));
+  for (const dir of ['etc/virt-aa-hook', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook']) t.false(fs.existsSync(staged.at(dir)), dir);
+  // The running domain's profile stays; the rest is as before.
+  t.true(fs.existsSync(staged.at(`etc/apparmor.d/libvirt/libvirt-${uuid}`)));
+  fs.rmSync(staged.at(`etc/apparmor.d/libvirt/libvirt-${uuid}`));
+  fs.rmSync(staged.at('run'), { recursive: true });
+  // Without the manifest (the first uninstall removed it) the purge knows our
+  // own directories only: the empty parents made for them in this bare root
+  // stay (on a host they are the distro's /var/lib and /var/cache/apparmor).
+  const leftovers = Object.keys(snapshot(staged.root)).filter((key) => !(key in before));
+  t.deepEqual(leftovers.sort(), ['var', 'var/cache', 'var/cache/apparmor', 'var/lib']);
+});
+
+test('uninstall --purge right after install leaves the root exactly as it was', (t) => {
+  const staged = stagedRoot({ adminHook: true });
+  const before = snapshot(staged.root);
+  ok(install(staged));
+  fs.writeFileSync(staged.at('etc/virt-aa-hook/config.json'), '{}\n');
+  fs.writeFileSync(staged.at('var/cache/apparmor/virt-aa-hook/cache-file'), 'x');
+  ok(uninstall(staged, '--purge'));
+  t.deepEqual(withoutOverrideMtime(snapshot(staged.root)), withoutOverrideMtime(before));
+});
+
+test('an edited template is kept, the new one goes beside it, and uninstall leaves the edit alone', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const template = staged.at('etc/apparmor.d/virt-aa-hook/TEMPLATE.qemu');
+  fs.appendFileSync(template, '# site edit\n');
+  const out = ok(install(staged));
+  t.regex(out, /kept your edited \/etc\/apparmor\.d\/virt-aa-hook\/TEMPLATE\.qemu/);
+  t.regex(fs.readFileSync(template, 'utf8'), /# site edit\n$/);
+  t.is(sha(`${template}.new`), sha(path.join(shipped, 'virt-aa-hook/TEMPLATE.qemu')));
+
+  const removed = uninstall(staged);
+  ok(removed);
+  t.regex(removed.stderr, /TEMPLATE\.qemu was changed since it was installed: left in place/);
+  t.true(fs.existsSync(template));
+  t.false(fs.existsSync(`${template}.new`));
+});
+
+test('a node older than 18.19, a relative path, or a script instead of node is refused, and nothing is installed', (t) => {
+  const staged = stagedRoot({ adminHook: true });
+  const before = snapshot(staged.root);
+  const bin = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
+  const fake = (name: string, version: string): string => {
+    const file = path.join(bin, name);
+    fs.writeFileSync(file, `#!/bin/sh\necho ${version}\n`, { mode: 0o755 });
+    return file;
+  };
+
+  const old = runScript(installScript, ['--root', staged.root, '--node', fake('node18.0', 'v18.0.0')]);
+  t.is(old.status, 1);
+  t.regex(old.stderr, /is Node\.js v18\.0\.0; virt-aa-hook needs Node\.js >= 18\.19/);
+
+  const almost = runScript(installScript, ['--root', staged.root, '--node', fake('node18.18', 'v18.18.2')]);
+  t.is(almost.status, 1);
+  t.regex(almost.stderr, /needs Node\.js >= 18\.19/);
+
+  const relative = runScript(installScript, ['--root', staged.root, '--node', 'node']);
+  t.is(relative.status, 1);
+  t.regex(relative.stderr, /--node must be an absolute path/);
+
+  const shim = runScript(installScript, ['--root', staged.root, '--node', fake('shim', 'v20.0.0')]);
+  t.is(shim.status, 1);
+  t.regex(shim.stderr, /not an executable binary \(a version manager shim\?\)/);
+
+  t.deepEqual(snapshot(staged.root), before);
+});
+
+test('install from a checkout without dist/ says to run npm ci', (t) => {
+  const checkout = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
+  fs.mkdirSync(path.join(checkout, 'scripts'));
+  fs.copyFileSync(installScript, path.join(checkout, 'scripts/install'));
+  const staged = stagedRoot();
+  const run = runScript(path.join(checkout, 'scripts/install'), ['--root', staged.root, '--node', node]);
+  t.is(run.status, 1);
+  t.regex(run.stderr, /dist\/virt-aa-hook is missing: run npm ci first/);
+});
+
+test('--dry-run changes nothing', (t) => {
+  const staged = stagedRoot({ adminHook: true, systemd: true });
+  const before = snapshot(staged.root);
+  const out = ok(install(staged, '--dry-run'));
+  t.regex(out, /\[dry-run\] mv /);
+  t.deepEqual(snapshot(staged.root), before);
+
+  ok(install(staged));
+  const installed = snapshot(staged.root);
+  ok(uninstall(staged, '--dry-run', '--purge'));
+  t.deepEqual(snapshot(staged.root), installed);
+});
+
+test('uninstall refuses while domains are enrolled, unless forced, and leaves their files', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const placeholder = staged.at('etc/apparmor.d/virt-aa-hook/placeholders/libvirt-00000000-0000-0000-0000-0000000000bb');
+  fs.writeFileSync(placeholder, 'profile x {}\n');
+  const definition = staged.at('etc/libvirt/qemu/web-01.xml');
+  fs.mkdirSync(path.dirname(definition), { recursive: true });
+  fs.writeFileSync(definition, "<domain type='kvm'><name>web-01</name><metadata><vah:enrollment xmlns:vah='https://github.com/virt-aa-hook/virt-aa-hook/enrollment/1' mode='libvirt'/></metadata></domain>\n");
+  const refused = uninstall(staged);
+  t.is(refused.status, 1);
+  t.regex(refused.stderr, /domains are still enrolled/);
+  t.regex(refused.stderr, /^  web-01$/m);
+  t.true(fs.existsSync(staged.at('etc/libvirt/hooks/qemu')), 'nothing removed');
+
+  ok(uninstall(staged, '--force'));
+  t.true(fs.existsSync(placeholder));
+  t.false(fs.existsSync(staged.at('etc/libvirt/hooks/qemu')));
+});
+
+test('without enrolled domains, uninstall removes leftover wrappers and placeholders', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const placeholder = staged.at('etc/apparmor.d/virt-aa-hook/placeholders/libvirt-00000000-0000-0000-0000-0000000000cc');
+  fs.writeFileSync(placeholder, 'profile x {}\n');
+  const wrapper = staged.at('usr/lib/libvirt/virt-aa-hook.qemu-system-x86_64');
+  fs.mkdirSync(path.dirname(wrapper), { recursive: true });
+  fs.writeFileSync(wrapper, '#!/bin/sh\n', { mode: 0o755 });
+  ok(uninstall(staged));
+  t.false(fs.existsSync(placeholder));
+  t.false(fs.existsSync(wrapper));
+});
+
+test('uninstall refuses a manifest record that names a file install never writes', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const victim = staged.at('etc/libvirt/qemu.conf');
+  fs.appendFileSync(staged.at('var/lib/virt-aa-hook/install-manifest'), `file /etc/libvirt/qemu.conf ${sha(victim)}\n`);
+  const run = uninstall(staged);
+  t.is(run.status, 1);
+  t.regex(run.stderr, /bad manifest record: file \/etc\/libvirt\/qemu\.conf/);
+  t.true(fs.existsSync(victim));
+});
+
+// The real parser on the installed policy. Includes resolve in -I order
+// before the base directory, so the staged tree comes first and the host's
+// /etc/apparmor.d only supplies tunables and abstractions.
+const parserTest = apparmorParser === undefined ? test.skip : test;
+
+function compileStaged(staged: StagedRoot, files: readonly string[], extra: readonly string[] = []): SpawnSyncReturns<string> {
+  const base = staged.at('etc/apparmor.d');
+  const args = ['-Q', '-K', '-T', '-b', base, '-I', base, '-I', '/etc/apparmor.d', ...(fs.existsSync(featuresFile) ? ['-M', featuresFile] : []), ...extra];
+  return spawnSync(apparmorParser ?? 'apparmor_parser', [...args, ...files.map((f) => staged.at(f))], { encoding: 'utf8' });
+}
+
+parserTest("the installed hook profile and the daemon's profile with our override compile", (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const files = ['etc/apparmor.d/usr.sbin.libvirtd', 'etc/apparmor.d/etc.libvirt.hooks.qemu'];
+  const run = compileStaged(staged, files);
+  t.is(run.status, 0, `${run.stdout}${run.stderr}`);
+
+  // The staged override is what was compiled, with the exact Px rule in it...
+  const expanded = compileStaged(staged, ['etc/apparmor.d/usr.sbin.libvirtd'], ['-p']);
+  t.regex(expanded.stdout, /^\/etc\/libvirt\/hooks\/qemu Px -> virt-aa-hook,$/m);
+  // ... and a glob over the hooks instead would conflict with Debian's "/etc/libvirt/hooks/** rmix".
+  if (fs.readFileSync(staged.at('etc/apparmor.d/usr.sbin.libvirtd'), 'utf8').includes('/etc/libvirt/hooks/** rmix')) {
+    const local = staged.at('etc/apparmor.d/local/usr.sbin.libvirtd');
+    fs.writeFileSync(local, fs.readFileSync(local, 'utf8').replace('/etc/libvirt/hooks/qemu Px', '/etc/libvirt/hooks/qemu.d/* Px'));
+    const glob = compileStaged(staged, ['etc/apparmor.d/usr.sbin.libvirtd']);
+    t.not(glob.status, 0);
+    t.regex(`${glob.stdout}${glob.stderr}`, /conflicting x modifiers/);
+  }
+});
+
+parserTest('the hook profile names the node of the shebang, and its local include point works', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  fs.mkdirSync(staged.at('etc/apparmor.d/local'), { recursive: true });
+  fs.writeFileSync(staged.at('etc/apparmor.d/local/etc.libvirt.hooks.qemu'), '/srv/site-extra/** r,\n');
+  const expanded = compileStaged(staged, ['etc/apparmor.d/etc.libvirt.hooks.qemu'], ['-p']);
+  t.is(expanded.status, 0, expanded.stderr);
+  t.regex(expanded.stdout, /^profile virt-aa-hook \/etc\/libvirt\/hooks\/qemu flags=\(attach_disconnected\) \{$/m);
+  t.regex(expanded.stdout, new RegExp(`^@\\{node\\} = ${node.replace(/[.+]/g, '\\$&')}( |$)`, 'm'));
+  t.regex(expanded.stdout, /^\/srv\/site-extra\/\*\* r,$/m);
+  t.is(compileStaged(staged, ['etc/apparmor.d/etc.libvirt.hooks.qemu']).status, 0);
+});
