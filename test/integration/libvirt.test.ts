@@ -1,0 +1,280 @@
+// The hook against a real libvirtd on this machine: installed with our own
+// installer, driven through virsh. This kernel has no AppArmor, so the
+// configuration says `loader: compile-only` (profiles are compiled by the real
+// apparmor_parser and cached, never loaded); everything else is real.
+
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkoutRoot } from '../helpers/apparmor-parser.ts';
+import { defineGuest, removeGuest, type Guest } from './helpers/guests.ts';
+import { cli, configFile, hookLog, hookPath, imageDir, logOffset, logSince, missingPrerequisite, must, mustVirsh, run, startDaemons, virsh, writeConfig } from './helpers/host.ts';
+import { startSecondLibvirtd } from './helpers/second-libvirtd.ts';
+
+const missing = missingPrerequisite();
+const adminHookLog = '/tmp/virt-aa-hook-it-admin-hook.log';
+const adminHook = `#!/bin/sh\n# an admin's own hook, kept by virt-aa-hook's installer\necho "$*" >> ${adminHookLog}\n`;
+const profileOf = (uuid: string): string => `/etc/apparmor.d/libvirt/libvirt-${uuid}`;
+const filesOf = (uuid: string): string => `${profileOf(uuid)}.files`;
+const guests: Guest[] = [];
+const saved = new Map<string, Buffer | undefined>();
+const timings = new Map<string, number[]>();
+
+function define(name: string): Guest {
+  const guest = defineGuest(name);
+  guests.push(guest);
+  return guest;
+}
+
+function enroll(guest: Guest): void {
+  const result = cli('enroll', '--mode', 'wrapper', '--', guest.uuid);
+  if (result.code !== 0) throw new Error(`enroll failed: ${result.stderr}`);
+}
+
+function start(guest: Guest): void {
+  mustVirsh('start', '--', guest.uuid);
+}
+
+/** Hook events of one domain in the log since an offset, with their timings recorded. */
+function events(offset: number, guest: Guest): string[] {
+  const lines = logSince(offset)
+    .split('\n')
+    .filter((l) => l.includes(`profile=libvirt-${guest.uuid}`));
+  for (const line of lines) {
+    const event = /event=([a-z]+)/.exec(line)?.[1];
+    const ms = /ms=(\d+)/.exec(line)?.[1];
+    if (event !== undefined && ms !== undefined) timings.set(event, [...(timings.get(event) ?? []), Number(ms)]);
+  }
+  return lines;
+}
+
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+if (missing !== undefined) {
+  test.skip(`integration with a real libvirtd: ${missing}`, () => {});
+} else {
+  test.before(() => {
+    for (const file of [configFile, hookPath]) saved.set(file, fs.existsSync(file) ? fs.readFileSync(file) : undefined);
+    fs.rmSync(adminHookLog, { force: true });
+    fs.rmSync(hookLog, { force: true });
+    fs.mkdirSync(path.dirname(hookPath), { recursive: true });
+    fs.writeFileSync(hookPath, adminHook, { mode: 0o755 });
+    writeConfig({});
+    must(path.join(checkoutRoot, 'scripts/install'), []);
+    startDaemons();
+  });
+
+  test.after.always(() => {
+    for (const guest of guests) removeGuest(guest);
+    run(path.join(checkoutRoot, 'scripts/uninstall'), ['--force']);
+    for (const [file, content] of saved) {
+      if (content === undefined) fs.rmSync(file, { force: true });
+      else fs.writeFileSync(file, content);
+    }
+    fs.rmSync(imageDir, { recursive: true, force: true });
+    fs.rmSync('/etc/virt-aa-hook-it-disk.qcow2', { force: true });
+  });
+
+  test.serial('install kept the admin hook running from qemu.d', (t) => {
+    t.true(fs.readFileSync(hookPath, 'utf8').startsWith('#!/'));
+    t.not(fs.readFileSync(hookPath, 'utf8'), adminHook);
+    const moved = fs.readdirSync(`${hookPath}.d`).map((f) => path.join(`${hookPath}.d`, f));
+    t.true(moved.some((f) => fs.readFileSync(f, 'utf8') === adminHook), moved.join(', '));
+  });
+
+  test.serial('define, enroll, start and destroy: the profile is written and compiled at prepare and gone after release', (t) => {
+    const guest = define('vah-it-basic');
+    enroll(guest);
+    t.regex(mustVirsh('dumpxml', '--inactive', '--', guest.uuid), /<emulator>\/usr\/lib\/libvirt\/virt-aa-hook\.qemu-system-x86_64<\/emulator>/);
+    const offset = logOffset();
+    start(guest);
+    const files = fs.readFileSync(filesOf(guest.uuid), 'utf8');
+    t.true(files.includes(`"${guest.top}" rwk,`), files);
+    t.true(files.includes(`"${guest.base}" rk,`), 'the backing file, read from the qcow2 header at prepare');
+    t.true(files.includes(`"${guest.iso}" rk,`));
+    t.regex(fs.readFileSync(profileOf(guest.uuid), 'utf8'), new RegExp(`profile libvirt-${guest.uuid} `));
+    t.is(mustVirsh('domstate', '--', guest.uuid).trim(), 'running');
+    const lines = events(offset, guest);
+    for (const event of ['prepare', 'start', 'started']) t.true(lines.some((l) => l.includes(`event=${event}/begin`)), `${event} in ${lines.join('\n')}`);
+    t.true(lines.some((l) => l.includes('event=prepare/begin') && l.includes('outcome=compiled (compile-only)')));
+    t.regex(fs.readFileSync(adminHookLog, 'utf8'), /vah-it-basic prepare begin -/, 'the admin hook still runs');
+    const destroyOffset = logOffset();
+    mustVirsh('destroy', '--', guest.uuid);
+    t.false(fs.existsSync(filesOf(guest.uuid)));
+    t.false(fs.existsSync(profileOf(guest.uuid)));
+    const teardown = events(destroyOffset, guest);
+    t.true(teardown.some((l) => l.includes('event=release/end')), teardown.join('\n'));
+  });
+
+  test.serial('a second start of the unchanged guest hits the parser cache', (t) => {
+    const guest = guests[0];
+    if (guest === undefined) return t.fail('no guest');
+    const offset = logOffset();
+    start(guest);
+    const lines = events(offset, guest);
+    mustVirsh('destroy', '--', guest.uuid);
+    const prepare = lines.find((l) => l.includes('event=prepare/begin'));
+    t.truthy(prepare);
+    t.log(`prepare on a second start: ${/ms=(\d+)/.exec(prepare ?? '')?.[1] ?? '?'} ms (first start: ${timings.get('prepare')?.[0] ?? '?'} ms)`);
+    const cacheFiles = fs.readdirSync('/var/cache/apparmor/virt-aa-hook', { recursive: true }) as string[];
+    t.true(cacheFiles.some((f) => f.endsWith(`libvirt-${guest.uuid}`)), cacheFiles.join(', '));
+  });
+
+  test.serial('save and restore, managedsave and start: confined again every time', (t) => {
+    const guest = define('vah-it-save');
+    enroll(guest);
+    start(guest);
+    const saveFile = path.join(imageDir, 'vah-it-save.save');
+    mustVirsh('save', '--', guest.uuid, saveFile);
+    t.false(fs.existsSync(filesOf(guest.uuid)), 'released after save');
+    const offset = logOffset();
+    const restore = virsh('restore', saveFile);
+    t.is(restore.code, 0, restore.stderr);
+    t.true(fs.existsSync(filesOf(guest.uuid)));
+    const lines = events(offset, guest);
+    t.true(lines.some((l) => l.includes('event=restore/begin')), lines.join('\n'));
+    mustVirsh('managedsave', '--', guest.uuid);
+    t.false(fs.existsSync(filesOf(guest.uuid)));
+    start(guest);
+    t.true(fs.existsSync(filesOf(guest.uuid)));
+    t.is(mustVirsh('domstate', '--', guest.uuid).trim(), 'running');
+    mustVirsh('destroy', '--', guest.uuid);
+  });
+
+  test.serial('libvirtd restarted while the guest runs: reconnect keeps the profile', (t) => {
+    const guest = define('vah-it-reconnect');
+    enroll(guest);
+    start(guest);
+    const offset = logOffset();
+    startDaemons();
+    t.is(mustVirsh('domstate', '--', guest.uuid).trim(), 'running');
+    const lines = events(offset, guest);
+    t.true(lines.some((l) => l.includes('event=reconnect/begin') && /outcome=(unchanged|compiled)/.test(l)), lines.join('\n'));
+    t.true(fs.existsSync(filesOf(guest.uuid)));
+    mustVirsh('destroy', '--', guest.uuid);
+  });
+
+  test.serial('a disk under /etc: virsh start fails with our one-line message naming the disk', (t) => {
+    writeConfig({ policy: 'require' });
+    const top = '/etc/virt-aa-hook-it-disk.qcow2';
+    const guest = define('vah-it-etc');
+    // enroll refuses a domain whose profile would be refused, so the disk moves afterwards.
+    enroll(guest);
+    must('qemu-img', ['create', '-q', '-f', 'qcow2', top, '16M']);
+    const moved = path.join(imageDir, 'vah-it-etc.xml');
+    fs.writeFileSync(moved, mustVirsh('dumpxml', '--inactive', '--', guest.uuid).replace(guest.top, top));
+    mustVirsh('define', '--file', moved);
+    const result = virsh('start', '--', guest.uuid);
+    t.not(result.code, 0);
+    t.true(result.stderr.includes(`virt-aa-hook: error: domain 'vah-it-etc', disk 'vda', path "${top}": refusing to grant rwk access for the image: /etc is restricted`), result.stderr);
+    t.is(mustVirsh('domstate', '--', guest.uuid).trim(), 'shut off');
+    t.false(fs.existsSync(filesOf(guest.uuid)), 'nothing left after the failed start');
+    writeConfig({});
+  });
+
+  test.serial('under the require policy a guest that is not enrolled is refused; by default it starts with a warning', (t) => {
+    const guest = define('vah-it-unenrolled');
+    writeConfig({ policy: 'require' });
+    const refused = virsh('start', '--', guest.uuid);
+    t.not(refused.code, 0);
+    t.regex(refused.stderr, /virt-aa-hook: error: domain 'vah-it-unenrolled': refusing to start an unconfined domain: it is not enrolled/);
+    writeConfig({});
+    const offset = logOffset();
+    t.is(virsh('start', '--', guest.uuid).code, 0);
+    t.regex(logSince(offset), /domain="vah-it-unenrolled" profile=libvirt-[0-9a-f-]+ event=prepare\/begin outcome=unconfined \(not enrolled\)/);
+    mustVirsh('destroy', '--', guest.uuid);
+  });
+
+  test.serial('the installed hook prints nothing for migrate and restore', (t) => {
+    const guest = guests[0];
+    if (guest === undefined) return t.fail('no guest');
+    const xml = mustVirsh('dumpxml', '--migratable', '--', guest.uuid);
+    for (const op of ['migrate', 'restore']) {
+      const result = run(hookPath, [guest.name, op, 'begin', '-'], { input: xml, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/root' } });
+      t.is(result.code, 0, result.stderr);
+      t.is(result.stdout, '');
+    }
+    run(hookPath, [guest.name, 'release', 'end', '-'], { input: xml });
+  });
+
+  test.serial('attach-device and detach-device through virt-aa-hook change the profile', (t) => {
+    const guest = define('vah-it-hotplug');
+    enroll(guest);
+    start(guest);
+    const extra = path.join(imageDir, 'hotplug-extra.img');
+    must('qemu-img', ['create', '-q', '-f', 'raw', extra, '8M']);
+    const device = path.join(imageDir, 'hotplug-disk.xml');
+    fs.writeFileSync(device, `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${extra}'/><target dev='sdb' bus='usb'/></disk>\n`);
+    const attach = cli('attach-device', '--live', '--', guest.uuid, device);
+    t.is(attach.code, 0, attach.stderr);
+    t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(`"${extra}" rwk,`));
+    t.regex(mustVirsh('domblklist', '--', guest.uuid), /sdb\s+\/srv\/virt-aa-hook-it\/hotplug-extra\.img/);
+    const detach = cli('detach-device', '--live', '--', guest.uuid, device);
+    t.is(detach.code, 0, detach.stderr);
+    t.false(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(extra));
+    const bad = path.join(imageDir, 'hotplug-bad.xml');
+    fs.writeFileSync(bad, `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/etc/shadow'/><target dev='sdc' bus='usb'/></disk>\n`);
+    const refused = cli('attach-device', '--live', '--', guest.uuid, bad);
+    t.is(refused.code, 2);
+    t.regex(refused.stderr, /path "\/etc\/shadow": refusing/);
+    t.notRegex(mustVirsh('domblklist', '--', guest.uuid), /sdc/);
+    mustVirsh('destroy', '--', guest.uuid);
+  });
+
+  test.serial('two guests started at once both get their profiles', (t) => {
+    const pair = [define('vah-it-pair-a'), define('vah-it-pair-b')];
+    for (const guest of pair) enroll(guest);
+    const both = run('sh', ['-c', pair.map((g) => `virsh --connect qemu:///system start -- ${g.uuid} &`).join(' ') + ' wait']);
+    t.is(both.code, 0, both.stderr);
+    for (const guest of pair) {
+      t.is(mustVirsh('domstate', '--', guest.uuid).trim(), 'running');
+      t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(guest.top));
+      mustVirsh('destroy', '--', guest.uuid);
+    }
+  });
+
+  test.serial('a guest named --version is confined like any other', (t) => {
+    const guest = define('--version');
+    enroll(guest);
+    const offset = logOffset();
+    start(guest);
+    t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes('"/run/libvirt/qemu/--version.pid" rwk,'));
+    t.true(events(offset, guest).some((l) => l.includes('domain="--version"') && l.includes('event=started')));
+    mustVirsh('destroy', '--', guest.uuid);
+    t.false(fs.existsSync(filesOf(guest.uuid)));
+  });
+
+  test.serial('live migration to a second libvirtd: the profile arrives with the guest and leaves the source', (t) => {
+    const guest = define('vah-it-migrate');
+    enroll(guest);
+    start(guest);
+    const destination = startSecondLibvirtd();
+    try {
+      const migrate = virsh('migrate', '--live', '--unsafe', '--', guest.uuid, destination.uri, 'tcp://127.0.0.1:49200');
+      t.is(migrate.code, 0, migrate.stderr);
+      t.is(run('virsh', ['--connect', destination.uri, 'domstate', '--', guest.uuid]).stdout.trim(), 'running');
+      t.true(fs.existsSync(path.join(destination.apparmorLibvirtDir, `libvirt-${guest.uuid}.files`)), 'profile on the destination');
+      t.false(fs.existsSync(filesOf(guest.uuid)), 'profile gone on the source');
+      run('virsh', ['--connect', destination.uri, 'destroy', '--', guest.uuid]);
+    } finally {
+      destination.stop();
+    }
+  });
+
+  test.serial('hook timings against this libvirtd', (t) => {
+    for (const [event, values] of timings) t.log(`${event}: median ${median(values)} ms over ${values.length} calls`);
+    t.true((timings.get('prepare') ?? []).length > 0);
+  });
+
+  test.serial('uninstall restores the admin hook exactly, and it keeps working', (t) => {
+    for (const guest of guests.splice(0)) removeGuest(guest);
+    must(path.join(checkoutRoot, 'scripts/uninstall'), []);
+    t.is(fs.readFileSync(hookPath, 'utf8'), adminHook);
+    startDaemons();
+    const guest = define('vah-it-after-uninstall');
+    fs.rmSync(adminHookLog, { force: true });
+    start(guest);
+    t.regex(fs.readFileSync(adminHookLog, 'utf8'), /vah-it-after-uninstall prepare begin -/);
+    mustVirsh('destroy', '--', guest.uuid);
+  });
+}
