@@ -28,7 +28,8 @@ function run(argv: readonly string[]): HookOutcome & { readonly logFile: string 
 const started = process.hrtime.bigint();
 const outcome = run(process.argv.slice(2));
 const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-writeLog(outcome.logFile, `${outcome.log} ms=${ms}`);
+// ms: the hook's own work; wall: since the process started, Node's start-up included.
+writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}`);
 for (const line of outcome.stderr) process.stderr.write(`${line}\n`);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;

@@ -27,7 +27,7 @@ for (const name of ['--version', '-x', '--help', '--']) {
     t.is(run.stdout, '');
     t.regex(fs.readFileSync(env.filesFile(uuid), 'utf8'), new RegExp(`"/run/libvirt/qemu/${name.replace(/-/g, '\\-')}\\.pid" rwk,`));
     const log = fs.readFileSync(env.config.paths.logFile ?? '', 'utf8');
-    t.regex(log, new RegExp(`domain=${JSON.stringify(name)} profile=libvirt-${uuid} event=prepare/begin mode=wrapper rules=\\d+ notices=0 outcome=compiled \\(compile-only\\) ms=\\d+`));
+    t.regex(log, new RegExp(`domain=${JSON.stringify(name)} profile=libvirt-${uuid} event=prepare/begin mode=wrapper rules=\\d+ notices=0 outcome=compiled \\(compile-only\\) ms=\\d+ wall=\\d+`));
   });
 }
 

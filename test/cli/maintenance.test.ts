@@ -1,0 +1,64 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listStates } from '../../lib/apparmor/state.ts';
+import { dispatch } from '../../lib/hook/dispatch.ts';
+import { parseHookArgv } from '../../lib/hook/event.ts';
+import { runCapture } from '../helpers/cli.ts';
+import { hookEnv, type HookEnv } from '../helpers/hook-env.ts';
+
+const running = '11111111-0000-4000-8000-000000000001';
+const gone = '11111111-0000-4000-8000-000000000002';
+
+function withRunDir(): HookEnv & { readonly runDir: string } {
+  const probe = hookEnv();
+  const runDir = path.join(probe.root, 'run-libvirt-qemu');
+  fs.mkdirSync(runDir);
+  return { ...hookEnv({ layout: { qemuRunDir: runDir } }), runDir };
+}
+
+const xml = (env: HookEnv, name: string, uuid: string, mode: 'wrapper' | 'libvirt'): string =>
+  `<domain type='kvm' id='2'><name>${name}</name><uuid>${uuid}</uuid><devices>` +
+  `<emulator>${mode === 'wrapper' ? `${env.config.paths.wrapperDir}/virt-aa-hook.qemu-system-x86_64` : '/usr/bin/qemu-system-x86_64'}</emulator>` +
+  `<disk type='file'><source file='/srv/vms/${name}.img'/><target dev='vda'/></disk></devices>` +
+  (mode === 'libvirt' ? `<seclabel type='static' model='apparmor' relabel='no'><label>libvirt-${uuid}</label></seclabel>` : '') +
+  '</domain>';
+
+test('gc removes the profiles of domains that no longer run and keeps the running ones', async (t) => {
+  const env = withRunDir();
+  for (const [name, uuid] of [['up', running], ['down', gone]] as const) {
+    t.is(dispatch(parseHookArgv([name, 'prepare', 'begin', '-']), xml(env, name, uuid, 'wrapper'), env.deps()).exitCode, 0);
+  }
+  // libvirt's status file of the running domain.
+  fs.writeFileSync(path.join(env.runDir, 'up.xml'), `<domstatus state='running' pid='1'>${xml(env, 'up', running, 'wrapper')}</domstatus>`);
+  const gc = await runCapture(['gc', '--config-file', env.configFile]);
+  t.is(gc.code, 0, gc.stderr);
+  t.is(gc.stdout, `removed profile libvirt-${gone} of 'down' (not-loaded)\n`);
+  t.deepEqual(listStates(env.config.paths.stateDir).map((s) => s.uuid), [running]);
+  t.true(fs.existsSync(env.filesFile(running)));
+  t.false(fs.existsSync(env.filesFile(gone)));
+});
+
+test('sync loads placeholders for defined libvirt-mode domains and the profiles of running ones', async (t) => {
+  const env = withRunDir();
+  const definitions = path.join(env.config.paths.libvirtConfigDir, 'qemu');
+  fs.mkdirSync(definitions, { recursive: true });
+  fs.writeFileSync(path.join(definitions, 'down.xml'), xml(env, 'down', gone, 'libvirt'));
+  fs.writeFileSync(path.join(definitions, 'plain.xml'), xml(env, 'plain', '11111111-0000-4000-8000-000000000003', 'wrapper').replace(/virt-aa-hook\.qemu/, 'qemu'));
+  fs.writeFileSync(path.join(env.runDir, 'up.xml'), `<domstatus state='running' pid='1'>${xml(env, 'up', running, 'wrapper')}</domstatus>`);
+  const sync = await runCapture(['sync', '--config-file', env.configFile]);
+  t.is(sync.code, 0, sync.stderr);
+  t.is(sync.stdout, "loaded profile of running domain 'up'\nloaded placeholder for 'down'\n");
+  t.true(fs.existsSync(path.join(env.config.paths.apparmorDir, 'virt-aa-hook/placeholders', `libvirt-${gone}`)));
+  t.true(fs.existsSync(env.filesFile(running)));
+});
+
+test('gc and sync report a bad configuration with exit code 64', async (t) => {
+  const env = hookEnv();
+  fs.writeFileSync(env.configFile, '{"loader": "sometimes"}');
+  for (const command of ['gc', 'sync']) {
+    const run = await runCapture([command, '--config-file', env.configFile]);
+    t.is(run.code, 64);
+    t.regex(run.stderr, /^virt-aa-hook: error: invalid configuration .*"loader" must be one of kernel, compile-only/);
+  }
+});
