@@ -197,7 +197,7 @@ if (missing !== undefined) {
     run(hookPath, [guest.name, 'release', 'end', '-'], { input: xml });
   });
 
-  test.serial('attach-device and detach-device through virt-aa-hook change the profile', (t) => {
+  test.serial('attach-device, detach-device and update-device through virt-aa-hook change the profile', (t) => {
     const guest = define('vah-it-hotplug');
     enroll(guest);
     start(guest);
@@ -212,6 +212,14 @@ if (missing !== undefined) {
     const detach = cli('detach-device', '--live', '--', guest.uuid, device);
     t.is(detach.code, 0, detach.stderr);
     t.false(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(extra));
+    const otherIso = path.join(imageDir, 'other.iso');
+    fs.writeFileSync(otherIso, Buffer.alloc(2048 * 16));
+    const media = path.join(imageDir, 'hotplug-cdrom.xml');
+    fs.writeFileSync(media, `<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${otherIso}'/><target dev='hdc' bus='ide'/><readonly/></disk>\n`);
+    const change = cli('update-device', '--live', '--', guest.uuid, media);
+    t.is(change.code, 0, change.stderr);
+    t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(`"${otherIso}" rk,`));
+    t.regex(mustVirsh('domblklist', '--', guest.uuid), /hdc\s+\/srv\/virt-aa-hook-it\/other\.iso/);
     const bad = path.join(imageDir, 'hotplug-bad.xml');
     fs.writeFileSync(bad, `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/etc/shadow'/><target dev='sdc' bus='usb'/></disk>\n`);
     const refused = cli('attach-device', '--live', '--', guest.uuid, bad);
