@@ -5,7 +5,7 @@
 // timed unit tests.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +22,12 @@ const libvirtTemplate = '/etc/apparmor.d/libvirt/TEMPLATE.qemu';
 
 if (!existsSync(cli) || !existsSync(hook)) spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
 
-/** Median wall time in ms of `runs` runs (after one warm-up). */
-function time(file, args, input) {
+/** Median wall time in ms of `runs` runs (after one warm-up); `before` runs untimed ahead of each. */
+function time(file, args, input, options = {}) {
   const once = () => {
+    options.before?.();
     const start = process.hrtime.bigint();
-    const result = spawnSync(file, args, { input, encoding: 'utf8' });
+    const result = spawnSync(file, args, { input, encoding: 'utf8', env: options.env ?? process.env });
     if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${result.stderr}`);
     return Number(process.hrtime.bigint() - start) / 1e6;
   };
@@ -52,21 +53,39 @@ if (!helperUsable) skipped.push(`virt-aa-helper: ${existsSync(helper) ? 'needs r
 
 // 2. Compiling the complete profile of that VM: our template and abstraction
 //    against libvirt's template and abstractions/libvirt-qemu with libvirt's rules.
+//    Then the whole prepare hook, cold (empty cache) and warm (a domain started
+//    before), against what libvirt runs at each start: virt-aa-helper, which
+//    has apparmor_parser compile its profile (without a cache).
+let libvirtCompile;
 if (parser !== undefined) {
   const dir = mkdtempSync(path.join(tmpdir(), 'virt-aa-hook-bench-'));
   const flags = ['-Q', '-K', '-T', '-I', path.join(root, 'apparmor.d'), ...(existsSync(features) ? ['-M', features] : [])];
   const ourProfile = path.join(dir, 'ours');
   writeFileSync(ourProfile, spawnSync(cli, ['generate', '--profile', example], { encoding: 'utf8' }).stdout);
-  let reference;
   if (helperUsable && existsSync(libvirtTemplate)) {
     const rules = spawnSync(helper, ['-d', '-r', '-u', `libvirt-${uuid}`], { input: xml, encoding: 'utf8' }).stderr.split('\n').filter((l) => /^\s+("|deny )/.test(l));
     const libvirtProfile = path.join(dir, 'libvirt');
     writeFileSync(libvirtProfile, readFileSync(libvirtTemplate, 'utf8').replace('LIBVIRT_TEMPLATE', `libvirt-${uuid}`).replace(/\n}\s*$/, `\n${rules.join('\n')}\n}\n`));
-    reference = time(parser, [...flags, libvirtProfile]);
+    libvirtCompile = time(parser, [...flags, libvirtProfile]);
   } else {
     skipped.push("libvirt's profile: needs virt-aa-helper as root and /etc/apparmor.d/libvirt/TEMPLATE.qemu");
   }
-  compare('compile the complete profile, no cache (ms)', time(parser, [...flags, ourProfile]), reference, "libvirt's template + abstractions/libvirt-qemu");
+  compare('compile the complete profile, no cache (ms)', time(parser, [...flags, ourProfile]), libvirtCompile, "libvirt's template + abstractions/libvirt-qemu");
+
+  const aaDir = path.join(dir, 'apparmor.d');
+  mkdirSync(path.join(aaDir, 'virt-aa-hook'), { recursive: true });
+  copyFileSync(path.join(root, 'apparmor.d/virt-aa-hook/TEMPLATE.qemu'), path.join(aaDir, 'virt-aa-hook/TEMPLATE.qemu'));
+  const wrapperDir = path.join(dir, 'wrappers');
+  const paths = { apparmorDir: aaDir, cacheDir: path.join(dir, 'cache'), stateDir: path.join(dir, 'state'), runDir: path.join(dir, 'run'), wrapperDir, logFile: path.join(dir, 'log'), apparmorParser: parser, includeDirs: [path.join(root, 'apparmor.d'), '/etc/apparmor.d'], ...(existsSync(features) ? { featuresFile: features } : {}) };
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ loader: 'compile-only', paths }));
+  const env = { PATH: process.env.PATH, VIRT_AA_HOOK_CONFIG: path.join(dir, 'config.json') };
+  const enrolled = xml.replace(/<emulator>[^<]*<\/emulator>/, `<emulator>${wrapperDir}/virt-aa-hook.qemu-system-x86_64</emulator>`);
+  const release = () => spawnSync(hook, ['web-01', 'release', 'end', '-'], { input: enrolled, env });
+  const reference = libvirtCompile === undefined ? undefined : libvirtCompile + time(helper, ['-d', '-r', '-u', `libvirt-${uuid}`], xml);
+  const cold = time(hook, ['web-01', 'prepare', 'begin', '-'], enrolled, { env, before: () => { release(); rmSync(paths.cacheDir, { recursive: true, force: true }); } });
+  compare('prepare hook, cold cache (ms)', cold, reference, 'virt-aa-helper + apparmor_parser');
+  const warm = time(hook, ['web-01', 'prepare', 'begin', '-'], enrolled, { env, before: release });
+  compare('prepare hook, domain started before (ms)', warm, reference, 'virt-aa-helper + apparmor_parser');
   rmSync(dir, { recursive: true, force: true });
 } else {
   skipped.push('apparmor_parser is not installed');
