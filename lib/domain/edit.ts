@@ -4,7 +4,7 @@
 // needs, on the order-preserving tree of ordered-xml.ts.
 
 import { DomainRefusedError, UsageError } from '../errors.ts';
-import { attr, build, childrenOf, decode, element, elements, indentOf, insertAfter, isBlank, isElement, parseDocument, rawAttrs, removeNode, tagOf, text, textOf, type Document, type Node } from './ordered-xml.ts';
+import { attr, build, childrenOf, element, elements, indentOf, insertAfter, isElement, parseDocument, rawAttrs, removeNode, tagOf, text, textOf, type Document, type Node } from './ordered-xml.ts';
 import { parseDomain } from './parse.ts';
 
 export interface Enrollment {
@@ -169,50 +169,12 @@ function deviceOf(xml: string): Node {
   return parseDocument(xml, 'device XML').root;
 }
 
-const childAttr = (device: Node, child: string, name: string): string | undefined => attr(elements(device, child)[0], name);
-const targetDev = (device: Node): string | undefined => childAttr(device, 'target', 'dev');
-const aliasName = (device: Node): string | undefined => childAttr(device, 'alias', 'name');
-const macAddress = (device: Node): string | undefined => childAttr(device, 'mac', 'address')?.toLowerCase();
-
-/** How libvirt users name a device when they detach it. */
-const identities: Readonly<Record<string, readonly ((device: Node) => string | undefined)[]>> = {
-  disk: [targetDev, aliasName],
-  interface: [macAddress, aliasName],
-};
-
-/** A comparable form: attributes decoded and sorted, blank text and comments ignored. */
-function canonical(node: Node): unknown {
-  const tag = tagOf(node);
-  if (tag === undefined) return typeof node['#text'] === 'string' ? decode(node['#text']).trim() : undefined;
-  const attrs = Object.keys(rawAttrs(node)).sort().map((k) => [k, attr(node, k)]);
-  const children = childrenOf(node).filter((c) => !isBlank(c) && c['#comment'] === undefined);
-  return [tag, attrs, children.map(canonical)];
-}
-
-function matcherFor(device: Node): (candidate: Node) => boolean {
-  for (const identity of identities[tagOf(device) ?? ''] ?? [aliasName]) {
-    const key = identity(device);
-    if (key !== undefined) return (candidate) => identity(candidate) === key;
-  }
-  const wanted = JSON.stringify(canonical(device));
-  return (candidate) => JSON.stringify(canonical(candidate)) === wanted;
-}
+const targetDev = (device: Node): string | undefined => attr(elements(device, 'target')[0], 'dev');
 
 /** Appends a device (a document with one element, e.g. `<disk>...</disk>`) to `<devices>`. */
 export function addDevice(domainXml: string, deviceXml: string): string {
   const document = editableDomain(domainXml);
   insertAfter(document.devices, elements(document.devices).at(-1), deviceOf(deviceXml));
-  return build(document);
-}
-
-/** Removes the device with the same `<target dev>` (disks), `<mac address>` (interfaces) or `<alias name>`, else an identical one. */
-export function removeDevice(domainXml: string, deviceXml: string): string {
-  const document = editableDomain(domainXml);
-  const device = deviceOf(deviceXml);
-  const tag = tagOf(device) ?? '';
-  const match = elements(document.devices, tag).find(matcherFor(device));
-  if (match === undefined) throw new DomainRefusedError(`cannot remove <${tag}>: the domain has no matching device`);
-  removeNode(document.devices, match);
   return build(document);
 }
 

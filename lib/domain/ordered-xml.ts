@@ -46,7 +46,7 @@ export function attr(node: Node | undefined, name: string): string | undefined {
 }
 
 export const isElement = (node: Node): boolean => tagOf(node) !== undefined;
-export const isBlank = (node: Node): boolean => typeof node['#text'] === 'string' && node['#text'].trim() === '';
+const isBlank = (node: Node): boolean => typeof node['#text'] === 'string' && node['#text'].trim() === '';
 
 export function elements(node: Node, tag?: string): Node[] {
   return childrenOf(node).filter((c) => (tag === undefined ? isElement(c) : tagOf(c) === tag));
@@ -102,7 +102,7 @@ function encode(value: string, escapes: Readonly<Record<string, string>>): strin
   return value.replace(/[&<>\t\n\r]/g, (c) => escapes[c] ?? c);
 }
 
-export function decode(raw: string): string {
+function decode(raw: string): string {
   return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, ref: string) => {
     if (!ref.startsWith('#')) return named[ref] ?? whole;
     const code = ref.startsWith('#x') ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);

@@ -32,16 +32,3 @@ export interface HostFacts {
   /** Network interface name to ifindex (macvtap devices become /dev/tapN). */
   readonly netIfindex: ReadonlyMap<string, number>;
 }
-
-export const noHostFacts: HostFacts = {
-  chains: new Map(),
-  volumes: new Map(),
-  pciIommuGroups: new Map(),
-  pciSysfsDirs: new Map(),
-  mdevIommuGroups: new Map(),
-  usbDevices: [],
-  scsiGenerics: new Map(),
-  renderNode: undefined,
-  hugetlbfsMounts: [],
-  netIfindex: new Map(),
-};

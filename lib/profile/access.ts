@@ -116,13 +116,3 @@ export function snippet(name: SnippetName, why: Reason): SnippetAccess {
 export function notice(message: string, why: Reason): Notice {
   return { kind: 'notice', message, reason: why };
 }
-
-/** The literal text before the first wildcard: what policy and realpath look at. */
-export function literalPrefix(parts: readonly PathPart[]): string {
-  let prefix = '';
-  for (const part of parts) {
-    if (typeof part !== 'string') break;
-    prefix += part;
-  }
-  return prefix;
-}
