@@ -31,12 +31,17 @@ export interface Reason {
  */
 export type Origin = 'xml' | 'image' | 'derived';
 
+/** Helpers that libvirt starts inside the VM's profile and that run in a child profile of their own. */
+export type ChildProfile = 'passt';
+
 export interface PathAccess {
   readonly kind: 'path';
   readonly parts: readonly PathPart[];
   readonly perms: Perms;
   readonly origin: Origin;
   readonly reason: Reason;
+  /** Granted to this child profile instead of QEMU's. */
+  readonly child?: ChildProfile;
 }
 
 /** Static snippets shipped in apparmor.d/abstractions/virt-aa-hook/. */
@@ -49,6 +54,7 @@ export const snippetNames = [
   'ceph',
   'gl',
   'passt',
+  'passt-child',
   'rawio',
   'swtpm',
   'tls',

@@ -14,6 +14,8 @@ function ruleLine(rule: FileRule): string {
   return `${quotedPattern(rule.parts)} ${rule.perms},`;
 }
 
+const sortedRules = (rules: readonly FileRule[]): readonly FileRule[] => [...rules].sort((a, b) => patternText(a.parts).localeCompare(patternText(b.parts)));
+
 function snippetLine(snippet: SnippetRule): string {
   return `#include <${snippetIncludeDir}/${snippet.name}>`;
 }
@@ -40,9 +42,20 @@ function noticeLines(profile: Profile): string[] {
   return profile.notices.map((n) => `# NOTE ${describe([n.reason])}: ${oneLine(n.message)}`);
 }
 
+/** Rules of a helper's child profile, in a block that starts from its own snippet. */
+function childBlocks(profile: Profile, render: (rules: readonly FileRule[]) => string[]): string[] {
+  const children = [...new Set(profile.rules.flatMap((r) => (r.child === undefined ? [] : [r.child])))].sort();
+  return children.map((child) => {
+    const body = render(profile.rules.filter((r) => r.child === child)).join('\n\n');
+    return [`profile ${child} {`, `  #include <${snippetIncludeDir}/${child}-child>`, '', ...body.split('\n').map((l) => (l === '' ? '' : `  ${l}`)), '}'].join('\n');
+  });
+}
+
+const qemuRules = (profile: Profile): readonly FileRule[] => profile.rules.filter((r) => r.child === undefined);
+
 /** The `<profile>.files` include: sorted, deduplicated, one comment per reason group. */
 export function renderRules(profile: Profile): string {
-  const sections = [header(profile), ...groups(profile.snippets, snippetLine), ...groups(profile.rules, ruleLine)];
+  const sections = [header(profile), ...groups(profile.snippets, snippetLine), ...groups(qemuRules(profile), ruleLine), ...childBlocks(profile, (rules) => groups(rules, ruleLine))];
   const notes = noticeLines(profile);
   if (notes.length > 0) sections.push(notes.join('\n'));
   return `${sections.join('\n\n')}\n`;
@@ -58,7 +71,8 @@ export function renderExplained(profile: Profile): string {
     header(profile),
     '',
     ...[...profile.snippets].sort((a, b) => a.name.localeCompare(b.name)).map((s) => explain(snippetLine(s), s.reasons)),
-    ...[...profile.rules].sort((a, b) => patternText(a.parts).localeCompare(patternText(b.parts))).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs)),
+    ...sortedRules(qemuRules(profile)).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs)),
+    ...childBlocks(profile, (rules) => sortedRules(rules).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs))),
     ...profile.covered.map(({ rule, by }) => `# covered by ${quotedPattern(by.parts)} ${by.perms}: ${oneLine(ruleLine(rule))}  # ${describe(rule.reasons)}`),
     ...noticeLines(profile),
   ];
@@ -68,7 +82,7 @@ export function renderExplained(profile: Profile): string {
 export interface ProfileJson {
   readonly profile: string;
   readonly domain: { readonly name: string; readonly uuid: string };
-  readonly rules: readonly { readonly path: string; readonly perms: string; readonly reasons: readonly Reason[]; readonly writtenAs: readonly string[] }[];
+  readonly rules: readonly { readonly path: string; readonly perms: string; readonly reasons: readonly Reason[]; readonly writtenAs: readonly string[]; readonly childProfile?: string }[];
   readonly covered: readonly { readonly path: string; readonly perms: string; readonly reasons: readonly Reason[]; readonly coveredBy: string }[];
   readonly abstractions: readonly { readonly include: string; readonly reasons: readonly Reason[] }[];
   readonly notices: readonly { readonly message: string; readonly reason: Reason }[];
@@ -79,7 +93,7 @@ export function profileJson(profile: Profile): ProfileJson {
     profile: profile.name,
     domain: profile.domain,
     rules: [...profile.rules]
-      .map((r) => ({ path: patternText(r.parts), perms: r.perms, reasons: r.reasons, writtenAs: r.writtenAs }))
+      .map((r) => ({ path: patternText(r.parts), perms: r.perms, reasons: r.reasons, writtenAs: r.writtenAs, ...(r.child === undefined ? {} : { childProfile: r.child }) }))
       .sort((a, b) => a.path.localeCompare(b.path)),
     covered: profile.covered.map(({ rule, by }) => ({ path: patternText(rule.parts), perms: rule.perms, reasons: rule.reasons, coveredBy: patternText(by.parts) })),
     abstractions: profile.snippets.map((s) => ({ include: `${snippetIncludeDir}/${s.name}`, reasons: s.reasons })),

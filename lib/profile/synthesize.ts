@@ -12,7 +12,7 @@ import { patternText } from '../policy/escape.ts';
 import { resourceModules } from '../resources/index.ts';
 import { defaultSettings, type SynthesisSettings } from '../resources/resource.ts';
 import { normalizeLexically } from '../storage/resolve.ts';
-import { mergePerms, notice, type Access, type Notice, type PathAccess, type PathPart, type Perms, type Reason, type SnippetName, type Wildcard } from './access.ts';
+import { mergePerms, notice, type Access, type ChildProfile, type Notice, type PathAccess, type PathPart, type Perms, type Reason, type SnippetName, type Wildcard } from './access.ts';
 
 /** QEMU-driven domain types. `test` is libvirt's test driver, which shares QEMU's XML. */
 export const supportedDomainTypes: ReadonlySet<string> = new Set(['kvm', 'qemu', 'kqemu', 'test']);
@@ -24,6 +24,8 @@ export interface FileRule {
   readonly reasons: readonly Reason[];
   /** The literal paths as the domain or an image header wrote them, where they differ. */
   readonly writtenAs: readonly string[];
+  /** Granted to this child profile, not to QEMU. */
+  readonly child: ChildProfile | undefined;
 }
 
 export interface SnippetRule {
@@ -126,7 +128,7 @@ function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string
   const parts = joinResolved(canonical, rest);
   const written = (access.parts.filter((p) => typeof p === 'string') as string[]).join('');
   const canonicalText = patternText(parts);
-  return { parts, perms: access.perms, reasons: [access.reason], writtenAs: canonicalText === patternText(access.parts) ? [] : [written] };
+  return { parts, perms: access.perms, reasons: [access.reason], writtenAs: canonicalText === patternText(access.parts) ? [] : [written], child: access.child };
 }
 
 const reasonKey = (r: Reason): string => `${r.device}\0${r.detail}`;
@@ -157,7 +159,7 @@ function patternRegex(parts: readonly PathPart[]): RegExp {
 function coveringRule(rule: FileRule, broad: readonly { readonly rule: FileRule; readonly regex: RegExp }[]): FileRule | undefined {
   if (rule.parts.some((p) => typeof p !== 'string')) return undefined;
   const path = rule.parts.join('');
-  return broad.find((b) => b.regex.test(path) && mergePerms(b.rule.perms, rule.perms) === b.rule.perms)?.rule;
+  return broad.find((b) => b.rule.child === rule.child && b.regex.test(path) && mergePerms(b.rule.perms, rule.perms) === b.rule.perms)?.rule;
 }
 
 function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reason[] {
@@ -180,13 +182,13 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], rea
           break;
         }
         const rule = canonicalRule(access, realpaths, domain.name);
-        const key = patternText(rule.parts);
+        const key = `${rule.child ?? ''}\0${patternText(rule.parts)}`;
         const existing = rules.get(key);
         rules.set(
           key,
           existing === undefined
             ? rule
-            : { parts: existing.parts, perms: mergePerms(existing.perms, rule.perms), reasons: mergeReasons(existing.reasons, rule.reasons), writtenAs: [...new Set([...existing.writtenAs, ...rule.writtenAs])] },
+            : { ...existing, perms: mergePerms(existing.perms, rule.perms), reasons: mergeReasons(existing.reasons, rule.reasons), writtenAs: [...new Set([...existing.writtenAs, ...rule.writtenAs])] },
         );
         break;
       }

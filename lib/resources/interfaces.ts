@@ -39,7 +39,10 @@ function interfaceAccesses(iface: NetInterface, context: ResourceContext): reado
   if (iface.type === 'user' && iface.backendType === 'passt') {
     result.push(snippet('passt', reason(device, 'passt user networking')));
     for (const shortName of shortNameVariants(domain.id, domain.name)) {
-      result.push(patternAccess([`${layout.qemuRunDir}/passt/`, ...shortName, `-${iface.alias ?? ''}`, { wildcard: 'any' }, '.socket'], 'rw', reason(device, 'passt socket')));
+      const base = [`${layout.qemuRunDir}/passt/`, ...shortName, `-${iface.alias ?? ''}`, { wildcard: 'any' as const }];
+      const socket = patternAccess([...base, '.socket'], 'rw', reason(device, 'passt socket'));
+      // passt creates the socket and its pid file in its own profile; QEMU only connects.
+      result.push(socket, { ...socket, child: 'passt' }, { ...patternAccess([...base, '-passt.pid'], 'rw', reason(device, 'passt pid file')), child: 'passt' });
     }
   }
   if (iface.type === 'hostdev' && iface.pciAddress !== undefined) result.push(...pciPassthroughAccesses(iface.pciAddress, device, context));
