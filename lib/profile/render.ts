@@ -42,7 +42,7 @@ function noticeLines(profile: Profile): string[] {
   return profile.notices.map((n) => `# NOTE ${describe([n.reason])}: ${oneLine(n.message)}`);
 }
 
-/** Rules of a helper's child profile, in a block that starts from its own snippet. */
+/** Rules of a helper's child profile, in a block that starts from its own snippet; `render` gives paragraphs. */
 function childBlocks(profile: Profile, render: (rules: readonly FileRule[]) => string[]): string[] {
   const children = [...new Set(profile.rules.flatMap((r) => (r.child === undefined ? [] : [r.child])))].sort();
   return children.map((child) => {
@@ -72,7 +72,7 @@ export function renderExplained(profile: Profile): string {
     '',
     ...[...profile.snippets].sort((a, b) => a.name.localeCompare(b.name)).map((s) => explain(snippetLine(s), s.reasons)),
     ...sortedRules(qemuRules(profile)).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs)),
-    ...childBlocks(profile, (rules) => sortedRules(rules).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs))),
+    ...childBlocks(profile, (rules) => [sortedRules(rules).map((r) => explain(ruleLine(r), r.reasons, r.writtenAs)).join('\n')]),
     ...profile.covered.map(({ rule, by }) => `# covered by ${quotedPattern(by.parts)} ${by.perms}: ${oneLine(ruleLine(rule))}  # ${describe(rule.reasons)}`),
     ...noticeLines(profile),
   ];
