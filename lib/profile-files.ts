@@ -124,6 +124,11 @@ export function installProfile(
   return { loaded: !unchanged, adminProfile };
 }
 
+/** Whether the domain has a placeholder: it is enrolled in libvirt mode. */
+export function hasPlaceholder(uuid: string, context: StoreContext): boolean {
+  return fs.existsSync(profilePaths(context.apparmorDir, uuid).placeholder);
+}
+
 export function loadPlaceholder(uuid: string, context: StoreContext): void {
   const file = profilePaths(context.apparmorDir, uuid).placeholder;
   writeIfChanged(file, placeholderText(uuid));

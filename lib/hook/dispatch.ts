@@ -8,7 +8,7 @@ import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, describeError } from '../errors.ts';
 import type { HostFs } from '../host/host-fs.ts';
-import { removeProfile, type StoreContext } from '../profile-files.ts';
+import { hasPlaceholder, removeProfile, type StoreContext } from '../profile-files.ts';
 import { profileName } from '../profile/synthesize.ts';
 import { readState } from '../apparmor/state.ts';
 import { exitCodeFor } from '../cli/exit.ts';
@@ -98,7 +98,9 @@ function verifyLabel(event: HookEvent, domain: Domain, confinement: Confinement,
 function teardown(event: HookEvent, domain: Domain, confinement: Confinement, deps: HookDeps): HookOutcome {
   const prefix = logPrefix(event, domain);
   const state = readState(deps.config.paths.stateDir, domain.uuid);
-  const mode = confinement.kind === 'wrapper' || confinement.kind === 'libvirt' ? confinement.kind : state?.mode;
+  // libvirt's AppArmor driver strips the label from the XML before release,
+  // after stopped has removed the state: the placeholder still says libvirt mode.
+  const mode = confinement.kind === 'wrapper' || confinement.kind === 'libvirt' ? confinement.kind : (state?.mode ?? (hasPlaceholder(domain.uuid, deps.store) ? 'libvirt' : undefined));
   if (mode === undefined) return ok(`${prefix} outcome=not ours (${confinement.kind})`);
   try {
     const outcome = deps.lock(domain.uuid, () => removeProfile(domain.uuid, mode, isLoadedIn(deps), deps.store));
