@@ -10,6 +10,7 @@ import { parseHookArgv } from '../lib/hook/event.ts';
 import { writeLog } from '../lib/hook/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { exitCodeFor } from '../lib/cli/exit.ts';
+import { processLabel } from '../lib/apparmor/status.ts';
 
 function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
   const event = parseHookArgv(argv);
@@ -29,7 +30,10 @@ const started = process.hrtime.bigint();
 const outcome = run(process.argv.slice(2));
 const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
 // ms: the hook's own work; wall: since the process started, Node's start-up included.
-writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}`);
+// hook_label: the profile the hook itself ran in, which shows whether a confined
+// libvirtd ran it under our hook profile (it may load policy) or its own (it may not).
+const hookLabel = processLabel(process.pid);
+writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}`);
 for (const line of outcome.stderr) process.stderr.write(`${line}\n`);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;
