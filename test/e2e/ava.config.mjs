@@ -1,0 +1,11 @@
+// End-to-end tests in a TCG guest with an AppArmor kernel: run by
+// `npm run test:e2e`, never by `npm test` (they boot a VM as root for minutes).
+export default {
+  files: ['test/e2e/**/*.test.ts'],
+  extensions: { ts: 'module' },
+  nodeArguments: ['--import=tsx'],
+  workerThreads: false,
+  serial: true,
+  concurrency: 1,
+  timeout: '25m',
+};

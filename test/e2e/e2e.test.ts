@@ -1,0 +1,171 @@
+// End to end, in a kernel that enforces AppArmor: boots Debian's kernel under
+// TCG on this host's own root (read-only 9p + tmpfs overlay), installs the
+// built project inside with scripts/install, and runs the scenarios of
+// guest/apparmor.sh (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
+// against the host's real libvirtd, QEMU and apparmor_parser. The guest
+// writes results to a shared folder; every assertion is made here.
+//
+// Cached between runs in .cache/e2e/: the initramfs and libvirt's QEMU
+// capabilities. Serial consoles and results of the last run: .cache/e2e/runs/.
+
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkoutRoot } from '../helpers/apparmor-parser.ts';
+import { bootGuest, type BootResult } from './helpers/boot.ts';
+import { buildInitramfs, findKernel, type Kernel } from './helpers/initramfs.ts';
+import { parseResults, scenarioReport, stageTimes, type ResultRecord } from './helpers/results.ts';
+
+const cacheDir = path.join(checkoutRoot, '.cache', 'e2e');
+const runsDir = path.join(cacheDir, 'runs');
+const busybox = '/bin/busybox';
+
+interface Boot {
+  readonly name: string;
+  readonly script: string;
+  readonly appArmor: boolean;
+  readonly scenarios: readonly string[];
+  readonly timeoutMs: number;
+}
+
+const boots: readonly Boot[] = [
+  {
+    name: 'apparmor',
+    script: 'test/e2e/guest/apparmor.sh',
+    appArmor: true,
+    scenarios: ['wrapper-mode', 'save-restore-restart', 'hotplug', 'not-enrolled', 'migration', 'libvirt-mode', 'denials'],
+    timeoutMs: 15 * 60_000,
+  },
+  { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, scenarios: ['apparmor-off'], timeoutMs: 6 * 60_000 },
+];
+
+const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).status === 0;
+
+/** An ELF file without a program interpreter: runs in an initramfs without libc. */
+function isStaticElf(file: string): boolean {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return false;
+  }
+  if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46 || bytes[4] !== 2) return false;
+  const phoff = Number(bytes.readBigUInt64LE(32));
+  const phentsize = bytes.readUInt16LE(54);
+  const phnum = bytes.readUInt16LE(56);
+  const PT_INTERP = 3;
+  for (let i = 0; i < phnum; i++) if (bytes.readUInt32LE(phoff + i * phentsize) === PT_INTERP) return false;
+  return true;
+}
+
+function kernelHasAppArmor(kernel: Kernel): boolean {
+  try {
+    return /^CONFIG_SECURITY_APPARMOR=y$/m.test(fs.readFileSync(`/boot/config-${kernel.version}`, 'utf8'));
+  } catch {
+    // No config to read: let the boot tell.
+    return true;
+  }
+}
+
+/** Why the e2e suite cannot run here, or undefined. */
+function missingPrerequisite(kernel: Kernel | undefined): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (the guest shares the host root over 9p with passthrough ownership)';
+  if (process.arch !== 'x64') return `needs an x86_64 host, this is ${process.arch}`;
+  if (kernel === undefined) return 'no /boot/vmlinuz-* with its modules: apt-get install linux-image-amd64';
+  if (!kernelHasAppArmor(kernel)) return `kernel ${kernel.version} is built without AppArmor`;
+  if (!isStaticElf(busybox)) return `${busybox} is missing or not statically linked: apt-get install busybox-static`;
+  for (const command of ['qemu-system-x86_64', 'qemu-img', 'libvirtd', 'virtlogd', 'virsh', 'apparmor_parser', 'aa-exec', 'nsenter', 'unshare', 'logger']) {
+    if (!onPath(command)) return `${command} is not installed (the guest runs the host's own programs): see .ci/run`;
+  }
+  if (/\s/.test(checkoutRoot)) return `the checkout path ${JSON.stringify(checkoutRoot)} has white space, which the kernel command line cannot carry`;
+  if (!fs.existsSync(path.join(checkoutRoot, 'dist', 'hooks', 'qemu'))) return 'dist/ is not built: npm run test:e2e builds it';
+  return undefined;
+}
+
+interface BootRun {
+  readonly boot: Boot;
+  readonly result: BootResult;
+  readonly records: readonly ResultRecord[];
+  readonly consoleLog: string;
+}
+
+const kernel = findKernel();
+const missing = missingPrerequisite(kernel);
+const runs = new Map<string, BootRun>();
+let initramfsNote = '';
+
+function consoleTail(file: string, lines = 40): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no console log)';
+  }
+}
+
+const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
+
+if (missing !== undefined || kernel === undefined) {
+  test.skip(`e2e in an AppArmor kernel: ${missing ?? 'no kernel'}`, () => {});
+} else {
+  test.before(async () => {
+    const t0 = Date.now();
+    const initramfs = buildInitramfs({ kernel, busybox, initScript: path.join(checkoutRoot, 'test/e2e/guest/init.sh'), cacheDir });
+    initramfsNote = `initramfs ${initramfs.built ? 'built' : 'cached'} in ${seconds(Date.now() - t0)} (kernel ${kernel.version})`;
+    fs.rmSync(runsDir, { recursive: true, force: true });
+    fs.mkdirSync(runsDir, { recursive: true });
+    // Both guests at once: each mostly runs one process at a time, and
+    // this machine has two cores.
+    await Promise.all(boots.map(async (boot) => {
+      const run = `runs/${boot.name}`;
+      const consoleLog = path.join(runsDir, `${boot.name}.console.log`);
+      const result = await bootGuest({
+        kernel,
+        initramfs: initramfs.file,
+        checkout: checkoutRoot,
+        script: path.join(checkoutRoot, boot.script),
+        shareDir: cacheDir,
+        run,
+        appArmor: boot.appArmor,
+        consoleLog,
+        timeoutMs: boot.timeoutMs,
+      });
+      let text = '';
+      try {
+        text = fs.readFileSync(path.join(cacheDir, run, 'results.tsv'), 'utf8');
+      } catch {
+        // The guest died before writing anything: each scenario test says so.
+      }
+      runs.set(boot.name, { boot, result, records: parseResults(text), consoleLog });
+    }));
+  });
+
+  for (const boot of boots) {
+    test(`e2e boot (${boot.name}): the guest powers off by itself`, (t) => {
+      const run = runs.get(boot.name);
+      if (run === undefined) return t.fail('the guest was not booted');
+      const times = stageTimes(run.records);
+      const inStages = [...times.values()].reduce((a, b) => a + b, 0);
+      const stages = [...times].map(([stage, ms]) => `${stage} ${seconds(ms)}`).join(', ') + (times.size === 0 ? '' : `, kernel boot and power-off ${seconds(run.result.ms - inStages)}`);
+      t.log(`${boot.name}: whole boot ${seconds(run.result.ms)}${stages === '' ? '' : ` (${stages})`}; ${initramfsNote}; console: ${path.relative(checkoutRoot, run.consoleLog)}`);
+      t.false(run.result.timedOut, `killed after ${seconds(boot.timeoutMs)}; console tail:\n${consoleTail(run.consoleLog)}`);
+    });
+    for (const name of boot.scenarios) {
+      test(`e2e ${boot.name}: ${name}`, (t) => {
+        const run = runs.get(boot.name);
+        if (run === undefined) return t.fail('the guest was not booted');
+        const report = scenarioReport(run.records, name);
+        if (report.result === undefined) return t.fail(`the guest never finished this scenario; console tail:\n${consoleTail(run.consoleLog)}`);
+        t.log(`${report.description ?? name}: ${report.result} in ${seconds(report.ms)}`);
+        for (const check of report.checks) t.log(`${check.ok ? 'ok  ' : 'FAIL'} ${check.what}${check.ok ? '' : `: ${check.detail}`}`);
+        for (const fact of report.facts) t.log(`fact ${fact.key}: ${fact.value}`);
+        t.true(report.checks.length > 0, 'a scenario without checks proves nothing');
+        t.deepEqual(
+          report.checks.filter((c) => !c.ok).map((c) => `${c.what}: ${c.detail}`),
+          [],
+        );
+        t.is(report.result, 'PASS');
+      });
+    }
+  }
+}
