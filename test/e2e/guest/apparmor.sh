@@ -27,16 +27,7 @@ confined_as() { # domain uuid [label prefix]: checks the running QEMU's label
 }
 
 # ---------------------------------------------------------------------------
-stage reset
-reset_host_state
-stage install
-cd "$E2E_CHECKOUT" || exit 1
-install_out=$(scripts/install --node /usr/bin/node 2>&1) || { say "scripts/install failed: $install_out"; exit 1; }
-write_config '{}'
-set_security_driver none
-
-stage libvirtd
-start_libvirtd || { say "libvirtd did not start"; exit 1; }
+prepare_host || exit 1
 # Two more daemons, each in its own mount, UTS and AppArmor namespace, for the
 # migration scenario, which runs beside the others.
 (start_ns_libvirtd e2esrc >/dev/null 2>&1 && touch /run/e2e-ns/e2esrc.up) &

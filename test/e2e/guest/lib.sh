@@ -162,6 +162,22 @@ reset_host_state() {
 	rm -rf /srv/e2e
 }
 
+# The stages every boot starts with: a host state of its own, our installer
+# (what it printed goes to INSTALL_OUT), the default configuration, and
+# libvirtd without a security driver.
+INSTALL_OUT=
+prepare_host() {
+	stage reset
+	reset_host_state
+	stage install
+	cd "$E2E_CHECKOUT" || return 1
+	INSTALL_OUT=$(scripts/install --node /usr/bin/node 2>&1) || { say "scripts/install failed: $INSTALL_OUT"; return 1; }
+	write_config '{}'
+	set_security_driver none
+	stage libvirtd
+	start_libvirtd || { say "libvirtd did not start"; return 1; }
+}
+
 save_caps_cache() {
 	mkdir -p "$CAPS_CACHE"
 	if ! diff -rq /var/cache/libvirt/qemu/capabilities "$CAPS_CACHE" >/dev/null 2>&1; then

@@ -7,16 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap power_off EXIT
 boot_basics
 
-stage reset
-reset_host_state
-stage install
-cd "$E2E_CHECKOUT" || exit 1
-install_out=$(scripts/install --node /usr/bin/node 2>&1) || { say "scripts/install failed: $install_out"; exit 1; }
-write_config '{}'
-set_security_driver none
-
-stage libvirtd
-start_libvirtd || { say "libvirtd did not start"; exit 1; }
+prepare_host || exit 1
 
 stage scenarios
 U1=e2e00000-0000-4000-8000-000000000011
@@ -28,7 +19,7 @@ virsh define $IMAGES/plain/domain.xml >/dev/null
 
 begin_scenario apparmor-off 'kernel booted with apparmor=0: guests start unconfined, the hook says so, nothing fails'
 check_eq 'the kernel has AppArmor off' "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || echo absent)" N
-check_match 'the installer said so' "$install_out" 'AppArmor is not enabled'
+check_match 'the installer said so' "$INSTALL_OUT" 'AppArmor is not enabled'
 check 'virt-aa-hook enroll wrap' virt-aa-hook enroll wrap
 check 'virsh start wrap (enrolled)' virsh start wrap
 check_match 'the hook logged that AppArmor is off' "$(grep -F 'domain="wrap"' "$SYSLOG" | grep 'event=prepare')" 'outcome=unconfined \(AppArmor is not enabled'
