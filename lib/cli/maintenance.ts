@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listStates } from '../apparmor/state.ts';
 import { applyProfile } from '../apply-profile.ts';
+import type { Config } from '../config.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { describeError } from '../errors.ts';
@@ -30,8 +31,9 @@ function runningDomains(context: CommandContext): ReadonlyMap<string, Domain> {
   return result;
 }
 
-function definedDomains(context: CommandContext): readonly Domain[] {
-  const dir = path.join(context.config.paths.libvirtConfigDir, 'qemu');
+/** Domains libvirt has definitions of (`<libvirt config dir>/qemu/*.xml`). */
+export function definedDomains(config: Config): readonly Domain[] {
+  const dir = path.join(config.paths.libvirtConfigDir, 'qemu');
   return safeReaddir(dir)
     .filter((e) => e.endsWith('.xml'))
     .flatMap((entry) => {
@@ -85,7 +87,7 @@ export function runSync(args: GlobalArgs, io: CliIo): number {
     const mode = enrolledMode(domain, context.config);
     if (mode !== undefined) attempt(`loaded profile of running domain '${domain.name}'`, () => applyProfile(domain, mode, context.apply));
   }
-  for (const domain of definedDomains(context)) {
+  for (const domain of definedDomains(context.config)) {
     if (running.has(domain.uuid) || enrolledMode(domain, context.config) !== 'libvirt') continue;
     attempt(`loaded placeholder for '${domain.name}'`, () => context.deps.lock(domain.uuid, () => loadPlaceholder(domain.uuid, context.deps.store)));
   }

@@ -8,6 +8,7 @@ import { generateBuilder, runGenerate, type GenerateArgs } from './generate.ts';
 import { deviceBuilder, runDeviceCommand } from './hotplug.ts';
 import type { CliIo } from './io.ts';
 import { runGc, runSync } from './maintenance.ts';
+import { runDenials, type DenialsArgs } from './denials.ts';
 
 declare const VIRT_AA_HOOK_VERSION: string | undefined;
 const version = typeof VIRT_AA_HOOK_VERSION === 'string' ? VIRT_AA_HOOK_VERSION : 'development';
@@ -55,6 +56,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .command('gc', 'remove profiles of domains that no longer run', {}, (args) => {
         exitCode = runGc(args as never, io);
       })
+      .command<DenialsArgs>(
+        'denials [domain]',
+        'print the AppArmor denials of our profiles, one line each, naming the domain',
+        (b) => b.positional('domain', { type: 'string', describe: 'only this domain (name or UUID)' }).option('log', { type: 'string', describe: 'read this log (audit.log, kern.log, dmesg output; - for stdin) instead of /var/log/audit/audit.log, journalctl -k or dmesg' }),
+        (args) => {
+          exitCode = runDenials(args, io);
+        },
+      )
       .command('sync', 'at boot, before libvirt starts: load placeholders and profiles of running domains', {}, (args) => {
         exitCode = runSync(args as never, io);
       });

@@ -142,6 +142,9 @@ check_not 'a plain virsh attach-device of a disk elsewhere fails' virsh attach-d
 denial=$(apparmor_lines_since_mark | grep -F 'name="/srv/e2e/elsewhere/other.qcow2"' | head -n 1)
 check_match 'the kernel denied QEMU the disk elsewhere' "$denial" "apparmor=\"DENIED\".*profile=\"libvirt-$U1\""
 fact 'plain attach denial' "$denial"
+out=$(virt-aa-hook denials wrap 2>&1)
+check_match 'virt-aa-hook denials names the domain and the path' "$out" "domain 'wrap' \(libvirt-$U1\): DENIED open \"/srv/e2e/elsewhere/other.qcow2\" r"
+fact 'virt-aa-hook denials wrap' "$out"
 check_not 'virsh domblklist does not show it' bash -c "virsh domblklist wrap | grep -q other.qcow2"
 check 'virsh destroy wrap' virsh destroy wrap
 end_scenario
