@@ -25,6 +25,8 @@ interface Boot {
   readonly name: string;
   readonly script: string;
   readonly appArmor: boolean;
+  readonly cpus: number;
+  readonly background: boolean;
   readonly scenarios: readonly string[];
   readonly timeoutMs: number;
 }
@@ -34,10 +36,13 @@ const boots: readonly Boot[] = [
     name: 'apparmor',
     script: 'test/e2e/guest/apparmor.sh',
     appArmor: true,
+    // The migration scenario runs beside the others.
+    cpus: 2,
+    background: false,
     scenarios: ['wrapper-mode', 'save-restore-restart', 'hotplug', 'not-enrolled', 'migration', 'libvirt-mode', 'denials'],
     timeoutMs: 15 * 60_000,
   },
-  { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, scenarios: ['apparmor-off'], timeoutMs: 6 * 60_000 },
+  { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, cpus: 1, background: true, scenarios: ['apparmor-off'], timeoutMs: 6 * 60_000 },
 ];
 
 const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).status === 0;
@@ -114,8 +119,8 @@ if (missing !== undefined || kernel === undefined) {
     initramfsNote = `initramfs ${initramfs.built ? 'built' : 'cached'} in ${seconds(Date.now() - t0)} (kernel ${kernel.version})`;
     fs.rmSync(runsDir, { recursive: true, force: true });
     fs.mkdirSync(runsDir, { recursive: true });
-    // Both guests at once: each mostly runs one process at a time, and
-    // this machine has two cores.
+    // Both guests at once, the short one at low priority: each mostly runs
+    // one process at a time, and this machine has two cores.
     await Promise.all(boots.map(async (boot) => {
       const run = `runs/${boot.name}`;
       const consoleLog = path.join(runsDir, `${boot.name}.console.log`);
@@ -127,6 +132,8 @@ if (missing !== undefined || kernel === undefined) {
         shareDir: cacheDir,
         run,
         appArmor: boot.appArmor,
+        cpus: boot.cpus,
+        background: boot.background,
         consoleLog,
         timeoutMs: boot.timeoutMs,
       });

@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type { Kernel } from './initramfs.ts';
 
 export interface BootOptions {
@@ -17,6 +18,10 @@ export interface BootOptions {
   readonly shareDir: string;
   readonly run: string;
   readonly appArmor: boolean;
+  /** Virtual CPUs. Under TCG a second one only pays when the guest runs two things at once. */
+  readonly cpus: number;
+  /** Runs at the lowest CPU priority: a shorter guest booted beside a longer one takes only what that one leaves. */
+  readonly background: boolean;
   readonly consoleLog: string;
   readonly timeoutMs: number;
 }
@@ -43,7 +48,7 @@ export function qemuArgs(o: BootOptions): string[] {
   return [
     '-accel', 'tcg,thread=multi',
     '-m', '2048',
-    '-smp', '2',
+    '-smp', String(o.cpus),
     '-cpu', 'qemu64',
     '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
     '-kernel', o.kernel.image,
@@ -60,6 +65,7 @@ export function bootGuest(o: BootOptions): Promise<BootResult> {
   const started = Date.now();
   const console = fs.openSync(o.consoleLog, 'w');
   const qemu = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['ignore', console, console] });
+  if (o.background && qemu.pid !== undefined) os.setPriority(qemu.pid, 19);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
