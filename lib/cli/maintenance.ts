@@ -16,24 +16,11 @@ import { loadPlaceholder, removeProfile } from '../profile-files.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
 
-/** Domains libvirt runs now, from its status files (`<run dir>/<name>.xml`). */
-function runningDomains(context: CommandContext): ReadonlyMap<string, Domain> {
-  const dir = context.config.layout.qemuRunDir;
-  const result = new Map<string, Domain>();
-  for (const entry of safeReaddir(dir).filter((e) => e.endsWith('.xml'))) {
-    try {
-      const domain = parseDomain(fs.readFileSync(path.join(dir, entry), 'utf8'));
-      result.set(domain.uuid, domain);
-    } catch {
-      // A status file being rewritten, or not a domain: not running as far as we can tell.
-    }
-  }
-  return result;
-}
-
-/** Domains libvirt has definitions of (`<libvirt config dir>/qemu/*.xml`). */
-export function definedDomains(config: Config): readonly Domain[] {
-  const dir = path.join(config.paths.libvirtConfigDir, 'qemu');
+/**
+ * Every domain document in a directory of libvirt's (`*.xml`). A file being
+ * rewritten, or not a domain, is skipped: it tells nothing we can act on.
+ */
+function domainsIn(dir: string): readonly Domain[] {
   return safeReaddir(dir)
     .filter((e) => e.endsWith('.xml'))
     .flatMap((entry) => {
@@ -43,6 +30,16 @@ export function definedDomains(config: Config): readonly Domain[] {
         return [];
       }
     });
+}
+
+/** Domains libvirt runs now, from its status files (`<run dir>/<name>.xml`). */
+function runningDomains(context: CommandContext): ReadonlyMap<string, Domain> {
+  return new Map(domainsIn(context.config.layout.qemuRunDir).map((domain) => [domain.uuid, domain]));
+}
+
+/** Domains libvirt has definitions of (`<libvirt config dir>/qemu/*.xml`). */
+export function definedDomains(config: Config): readonly Domain[] {
+  return domainsIn(path.join(config.paths.libvirtConfigDir, 'qemu'));
 }
 
 function safeReaddir(dir: string): string[] {
