@@ -4,7 +4,7 @@
 // every hook call; an unknown key or a bad value is an error that names it.
 
 import * as fs from 'node:fs';
-import { UsageError } from './errors.ts';
+import { UsageError, errnoCode } from './errors.ts';
 import { defaultLayout, type HostLayout } from './host/layout.ts';
 
 export const defaultConfigPath = '/etc/virt-aa-hook/config.json';
@@ -181,8 +181,8 @@ export function loadConfig(file = process.env['VIRT_AA_HOOK_CONFIG'] ?? defaultC
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig;
-    throw new UsageError(`cannot read configuration ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    if (errnoCode(error) === 'ENOENT') return defaultConfig;
+    throw new UsageError(`cannot read configuration ${file}: ${errnoCode(error)}`);
   }
   return parseConfig(text, file);
 }

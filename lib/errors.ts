@@ -32,6 +32,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** The errno name of a failed fs call (`ENOENT`), or its text. */
+export function errnoCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error);
+}
+
 /** Renders an error as one line: "domain 'x', disk 'vda', path "/p": message". */
 export function describeError(error: unknown): string {
   if (error instanceof ContextualError) {

@@ -6,11 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HostError } from '../errors.ts';
+import { HostError, errnoCode } from '../errors.ts';
 
-/** The errno name of a failed fs call (`ENOENT`), or its text. */
-export function errnoCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? String(error);
+/** A file a command cannot do without: its text, or a HostError naming it and why it could not be read. */
+export function readRequiredFile(file: string, what: string, hint = ''): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new HostError(`cannot read ${what}: ${errnoCode(error)}${hint}`, { path: file });
+  }
 }
 
 function writeError(file: string, error: unknown): HostError {

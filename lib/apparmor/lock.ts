@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HostError } from '../errors.ts';
-import { errnoCode } from './files.ts';
+import { HostError, errnoCode } from '../errors.ts';
 
 interface Owner {
   readonly pid: number;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Paths } from '../config.ts';
-import { errnoCode } from './files.ts';
+import { errnoCode } from '../errors.ts';
 
 export type AppArmorStatus = { readonly enabled: true } | { readonly enabled: false; readonly reason: string };
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listStates } from '../apparmor/state.ts';
 import { describeDenial, parseDenials, type Denial } from '../apparmor/denials.ts';
-import { HostError } from '../errors.ts';
+import { HostError, errnoCode } from '../errors.ts';
 import { loadConfig } from '../config.ts';
 import { runCommand } from '../apparmor/runner.ts';
 import { definedDomains } from './maintenance.ts';
@@ -26,7 +26,7 @@ function readLogs(file: string | undefined): { readonly source: string; readonly
     try {
       return { source: file, text: fs.readFileSync(file === '-' ? 0 : file, 'utf8') };
     } catch (error) {
-      throw new HostError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { path: file });
+      throw new HostError(`cannot read ${file}: ${errnoCode(error)}`, { path: file });
     }
   }
   const tried: string[] = [];
@@ -34,7 +34,7 @@ function readLogs(file: string | undefined): { readonly source: string; readonly
     try {
       return { source: auditLog, text: fs.readFileSync(auditLog, 'utf8') };
     } catch (error) {
-      tried.push(`${auditLog}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      tried.push(`${auditLog}: ${errnoCode(error)}`);
     }
   }
   for (const [command, args] of [['journalctl', ['-k', '-o', 'cat', '--no-pager', '-q']], ['dmesg', []]] as const) {

@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
 import type { Argv } from 'yargs';
-import { removeIfExists, writeIfChanged } from '../apparmor/files.ts';
+import { readRequiredFile, removeIfExists, writeIfChanged } from '../apparmor/files.ts';
 import { confinementModes, type ConfinementMode } from '../config.ts';
 import { enrollDomainXml, enrollmentOf, unenrollDomainXml } from '../domain/edit.ts';
 import { parseDomain } from '../domain/parse.ts';
-import { HostError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { renderDomainRules } from '../apply-profile.ts';
 import { packageRoot } from '../package-root.ts';
 import { loadPlaceholder, profilePaths } from '../profile-files.ts';
@@ -46,13 +46,7 @@ export function defineXml(context: CommandContext, xml: string): void {
 
 /** The emulator wrapper for a real emulator, installed where libvirt may exec it. */
 function installWrapper(context: CommandContext, realEmulator: string): string {
-  const templatePath = path.join(packageRoot(), 'scripts', 'qemu-wrapper');
-  let template: string;
-  try {
-    template = fs.readFileSync(templatePath, 'utf8');
-  } catch (error) {
-    throw new HostError(`cannot read the emulator wrapper template: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { path: templatePath });
-  }
+  const template = readRequiredFile(path.join(packageRoot(), 'scripts', 'qemu-wrapper'), 'the emulator wrapper template');
   const target = path.join(context.config.paths.wrapperDir, wrapperFileName(realEmulator));
   writeIfChanged(target, renderWrapper(template, realEmulator), 0o755);
   return target;

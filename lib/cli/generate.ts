@@ -1,11 +1,11 @@
 // `virt-aa-hook generate [FILE|-]`: the per-VM rules, the full profile, the
 // structured rules or the annotated view, for one domain XML.
 
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { parseDomain } from '../domain/parse.ts';
-import { HostError, oneLine } from '../errors.ts';
+import { readRequiredFile } from '../apparmor/files.ts';
+import { oneLine } from '../errors.ts';
 import { inlineProfileText, synthesizeProfile } from '../generate.ts';
 import { localFs } from '../host/host-fs.ts';
 import { defaultLayout } from '../host/layout.ts';
@@ -34,14 +34,6 @@ export function generateBuilder(y: Argv): Argv<GenerateArgs> {
     .conflicts('json', ['profile', 'explain']) as unknown as Argv<GenerateArgs>;
 }
 
-function readTemplate(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new HostError(`cannot read profile template: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { path: file });
-  }
-}
-
 export function runGenerate(args: GenerateArgs, io: CliIo): void {
   const domain = parseDomain(readDomainXml(args.file));
   const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: defaultLayout });
@@ -56,5 +48,5 @@ export function runGenerate(args: GenerateArgs, io: CliIo): void {
     return;
   }
   const templatePath = args.template ?? path.join(packageRoot(), bundledTemplateRelative);
-  io.stdout(inlineProfileText(profile, rules, readTemplate(templatePath), templatePath));
+  io.stdout(inlineProfileText(profile, rules, readRequiredFile(templatePath, 'profile template'), templatePath));
 }

@@ -10,7 +10,7 @@ import { writeIfChanged } from '../apparmor/files.ts';
 import { addDevice, updateDevice } from '../domain/edit.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
-import { DomainRefusedError, UsageError } from '../errors.ts';
+import { DomainRefusedError, UsageError, errnoCode } from '../errors.ts';
 import { enrolledMode } from '../hook/confinement.ts';
 import { profilePaths } from '../profile-files.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
@@ -57,7 +57,7 @@ function readDevice(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new DomainRefusedError(`cannot read device XML: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { path: file });
+    throw new DomainRefusedError(`cannot read device XML: ${errnoCode(error)}`, { path: file });
   }
 }
 

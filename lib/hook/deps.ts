@@ -1,16 +1,15 @@
 // The real outside world of a hook call, built from the configuration.
 
 import * as path from 'node:path';
+import { readRequiredFile } from '../apparmor/files.ts';
 import { ProfileLoader } from '../apparmor/loader.ts';
 import { withDomainLock } from '../apparmor/lock.ts';
 import { appArmorEnabled, loadedProfiles, processLabel } from '../apparmor/status.ts';
 import type { Config } from '../config.ts';
-import { HostError } from '../errors.ts';
 import { localFs } from '../host/host-fs.ts';
 import type { StoreContext } from '../profile-files.ts';
 import { readDriverFacts } from './libvirt-driver.ts';
 import type { HookDeps } from './dispatch.ts';
-import * as fs from 'node:fs';
 
 export function storeContext(config: Config): StoreContext {
   const { paths } = config;
@@ -20,13 +19,7 @@ export function storeContext(config: Config): StoreContext {
     stateDir: paths.stateDir,
     cacheDir: paths.cacheDir,
     templatePath,
-    template: () => {
-      try {
-        return fs.readFileSync(templatePath, 'utf8');
-      } catch (error) {
-        throw new HostError(`cannot read profile template: ${(error as NodeJS.ErrnoException).code ?? String(error)} (is virt-aa-hook installed?)`, { path: templatePath });
-      }
-    },
+    template: () => readRequiredFile(templatePath, 'profile template', ' (is virt-aa-hook installed?)'),
     loader: new ProfileLoader({
       parser: paths.apparmorParser,
       baseDir: paths.apparmorDir,
