@@ -3,26 +3,22 @@
 // the bare minimum of imports (no yargs): every domain start waits for it.
 
 import { loadConfig } from '../lib/config.ts';
-import { describeError } from '../lib/errors.ts';
-import { dispatch, type HookOutcome } from '../lib/hook/dispatch.ts';
+import { dispatch, eventFailed, type HookOutcome } from '../lib/hook/dispatch.ts';
 import { hookDeps } from '../lib/hook/deps.ts';
 import { parseHookArgv } from '../lib/hook/event.ts';
 import { writeLog } from '../lib/hook/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
-import { exitCodeFor } from '../lib/cli/exit.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
 
 function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
   const event = parseHookArgv(argv);
-  const mustNotFail = event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release' || event.kind === 'unknown' || event.op === 'attach';
   try {
     const config = loadConfig();
     // stdin is read even when unused, so libvirt never writes into a closed pipe.
     const xml = readDomainXml('-');
     return { ...dispatch(event, xml, hookDeps(config)), logFile: config.paths.logFile };
   } catch (error) {
-    const line = `virt-aa-hook: error: ${describeError(error)}`;
-    return { exitCode: mustNotFail ? 0 : exitCodeFor(error), stdout: '', stderr: [line], log: `domain=${JSON.stringify(event.domainName)} event=${event.op} outcome=failed: ${describeError(error)}`, logFile: null };
+    return { ...eventFailed(event, error), logFile: null };
   }
 }
 

@@ -49,6 +49,20 @@ function logPrefix(event: HookEvent, domain: Domain | undefined): string {
   return `${who} event=${describeEvent(event)}`;
 }
 
+/**
+ * Events whose failure must not stop anything: libvirt kills a domain whose
+ * reconnect hook fails, ignores teardown's, and unknown events are not ours.
+ */
+function mustNotFail(event: HookEvent): boolean {
+  return event.kind === 'unknown' || event.op === 'attach' || event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release';
+}
+
+/** An event that failed before its domain was known (bad XML, bad configuration). */
+export function eventFailed(event: HookEvent, error: unknown): HookOutcome {
+  const outcome = fail(error, logPrefix(event, undefined));
+  return mustNotFail(event) ? { ...outcome, exitCode: 0 } : outcome;
+}
+
 export function isLoadedIn(deps: Pick<HookDeps, 'config' | 'loadedProfiles'>): (name: string) => boolean {
   return (name) => deps.config.loader === 'compile-only' || deps.loadedProfiles().has(name);
 }
@@ -117,7 +131,7 @@ export function dispatch(event: HookEvent, xml: string, deps: HookDeps): HookOut
   try {
     domain = parseDomain(xml);
   } catch (error) {
-    return event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release' ? { ...fail(error, logPrefix(event, undefined)), exitCode: 0 } : fail(error, logPrefix(event, undefined));
+    return eventFailed(event, error);
   }
   try {
     const confinement = confinementOf(domain, deps.config, deps.driverFacts);
