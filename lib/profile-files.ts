@@ -173,7 +173,8 @@ function isUnmodifiedTemplate(text: string, uuid: string, context: StoreContext)
   }
 }
 
-function readText(file: string): string | undefined {
+/** A file's text, or undefined when there is none (or it cannot be read). */
+export function readText(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {

@@ -7,12 +7,13 @@ import * as fs from 'node:fs';
 import type { Argv } from 'yargs';
 import { applyProfile } from '../apply-profile.ts';
 import { writeIfChanged } from '../apparmor/files.ts';
+import type { ConfinementMode } from '../config.ts';
 import { addDevice, updateDevice } from '../domain/edit.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, UsageError, errnoCode } from '../errors.ts';
 import { enrolledMode } from '../hook/confinement.ts';
-import { profilePaths } from '../profile-files.ts';
+import { profilePaths, readText } from '../profile-files.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
 
@@ -61,10 +62,11 @@ function readDevice(file: string): string {
   }
 }
 
-function ourDomain(context: CommandContext, args: DeviceArgs): { readonly domain: Domain; readonly xml: string } | undefined {
+function ourDomain(context: CommandContext, args: DeviceArgs): { readonly domain: Domain; readonly xml: string; readonly mode: ConfinementMode } | undefined {
   const xml = context.virsh.dumpxml(args.domain, { inactive: false });
   const domain = parseDomain(xml);
-  return enrolledMode(domain, context.config) === undefined ? undefined : { domain, xml };
+  const mode = enrolledMode(domain, context.config);
+  return mode === undefined ? undefined : { domain, xml, mode };
 }
 
 function runVirsh(context: CommandContext, verb: Verb, args: DeviceArgs): void {
@@ -82,9 +84,7 @@ export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void 
     io.stdout(`${verb}: done (no running confined domain: the profile follows at the next start)\n`);
     return;
   }
-  const { domain, xml } = ours;
-  const mode = enrolledMode(domain, context.config);
-  if (mode === undefined) return;
+  const { domain, xml, mode } = ours;
   if (verb === 'detach-device') {
     runVirsh(context, verb, args);
     // Rules shrink only once the device is really gone from the live definition.
@@ -93,8 +93,8 @@ export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void 
     io.stdout(`detach-device: done; profile libvirt-${domain.uuid} now has ${profile.rules.length} rules\n`);
     return;
   }
-  const files = profilePaths(context.config.paths.apparmorDir, domain.uuid).files;
-  const previous = fs.existsSync(files) ? fs.readFileSync(files, 'utf8') : undefined;
+  const paths = profilePaths(context.config.paths.apparmorDir, domain.uuid);
+  const previous = readText(paths.files);
   const planned = parseDomain(verb === 'attach-device' ? addDevice(xml, device) : updateDevice(xml, device));
   const { profile } = applyProfile(planned, mode, context.apply);
   try {
@@ -102,8 +102,8 @@ export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void 
   } catch (error) {
     if (previous !== undefined) {
       context.deps.lock(domain.uuid, () => {
-        writeIfChanged(files, previous);
-        context.deps.store.loader.replace(profilePaths(context.config.paths.apparmorDir, domain.uuid).profile);
+        writeIfChanged(paths.files, previous);
+        context.deps.store.loader.replace(paths.profile);
       });
     }
     throw error;
