@@ -92,14 +92,7 @@ function replaceSeclabels(domain: Node, devices: Node, replacement: readonly Nod
 }
 
 function setEmulator(devices: Node, path: string | undefined): void {
-  const [emulator] = elements(devices, 'emulator');
-  if (path === undefined) {
-    if (emulator !== undefined) removeNode(devices, emulator);
-  } else if (emulator === undefined) {
-    insertAfter(devices, undefined, element('emulator', {}, [text(path)]));
-  } else {
-    emulator['emulator'] = [text(path)];
-  }
+  replaceChild(devices, 'emulator', path === undefined ? undefined : element('emulator', {}, [text(path)]), 'first');
 }
 
 /** Takes an earlier enrolment out of the tree; true when there was one. */
@@ -126,6 +119,7 @@ function withdraw(domain: Node, devices: Node): boolean {
  */
 export function enrollDomainXml(xml: string, mode: Enrollment['mode'], wrapperPath: string | undefined): string {
   const document = editableDomain(xml);
+  const before = build(document);
   const { root: domain, devices } = document;
   const { uuid } = parseDomain(xml);
   withdraw(domain, devices);
@@ -146,7 +140,7 @@ export function enrollDomainXml(xml: string, mode: Enrollment['mode'], wrapperPa
   const result = build(document);
   // Already enrolled so: the very text given, so that a caller (the migrate
   // hook, which must print nothing then) can compare strings.
-  return result === build(parseDocument(xml, 'domain XML')) ? xml : result;
+  return result === before ? xml : result;
 }
 
 /** Undoes `enrollDomainXml`: original emulator or seclabels back, our record (and a `<metadata>` left empty) removed. */
@@ -200,11 +194,11 @@ export function updateDevice(domainXml: string, deviceXml: string): string {
   return build(document);
 }
 
-/** Replaces the first `tag` child in place, adds it, or (no replacement) removes it. */
-function replaceChild(parent: Node, tag: string, replacement: Node | undefined): void {
+/** Replaces the first `tag` child in place, adds it (as the first or last child), or (no replacement) removes it. */
+function replaceChild(parent: Node, tag: string, replacement: Node | undefined, where: 'first' | 'last' = 'last'): void {
   const [current] = elements(parent, tag);
   if (current === undefined) {
-    if (replacement !== undefined) insertAfter(parent, elements(parent).at(-1), replacement);
+    if (replacement !== undefined) insertAfter(parent, where === 'first' ? undefined : elements(parent).at(-1), replacement);
   } else if (replacement === undefined) {
     removeNode(parent, current);
   } else {
