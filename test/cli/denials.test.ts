@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { dispatch } from '../../lib/hook/dispatch.ts';
 import { parseHookArgv } from '../../lib/hook/event.ts';
 import { runCapture } from '../helpers/cli.ts';
-import { hookEnv } from '../helpers/hook-env.ts';
+import { domainXml, hookEnv } from '../helpers/hook-env.ts';
 
 const web = '22222222-0000-4000-8000-000000000001';
 const db = '22222222-0000-4000-8000-000000000002';
@@ -15,7 +15,7 @@ const record = (uuid: string, file: string): string =>
 function setup() {
   const env = hookEnv();
   // web-01 has run (our state knows its name); db is only defined in libvirt.
-  const xml = `<domain type='kvm' id='2'><name>web-01</name><uuid>${web}</uuid><devices><emulator>${env.config.paths.wrapperDir}/virt-aa-hook.qemu-system-x86_64</emulator></devices></domain>`;
+  const xml = domainXml(env, { name: 'web-01', uuid: web, id: 2, disk: null });
   if (dispatch(parseHookArgv(['web-01', 'prepare', 'begin', '-']), xml, env.deps()).exitCode !== 0) throw new Error('prepare failed');
   const definitions = path.join(env.config.paths.libvirtConfigDir, 'qemu');
   fs.mkdirSync(definitions, { recursive: true });

@@ -1,28 +1,22 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import tmp from 'tmp';
 import { listStates } from '../../lib/apparmor/state.ts';
 import { dispatch } from '../../lib/hook/dispatch.ts';
 import { parseHookArgv } from '../../lib/hook/event.ts';
 import { runCapture } from '../helpers/cli.ts';
-import { hookEnv, type HookEnv } from '../helpers/hook-env.ts';
+import { domainXml, hookEnv, type HookEnv } from '../helpers/hook-env.ts';
 
 const running = '11111111-0000-4000-8000-000000000001';
 const gone = '11111111-0000-4000-8000-000000000002';
 
 function withRunDir(): HookEnv & { readonly runDir: string } {
-  const probe = hookEnv();
-  const runDir = path.join(probe.root, 'run-libvirt-qemu');
-  fs.mkdirSync(runDir);
+  const runDir = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
   return { ...hookEnv({ layout: { qemuRunDir: runDir } }), runDir };
 }
 
-const xml = (env: HookEnv, name: string, uuid: string, mode: 'wrapper' | 'libvirt'): string =>
-  `<domain type='kvm' id='2'><name>${name}</name><uuid>${uuid}</uuid><devices>` +
-  `<emulator>${mode === 'wrapper' ? `${env.config.paths.wrapperDir}/virt-aa-hook.qemu-system-x86_64` : '/usr/bin/qemu-system-x86_64'}</emulator>` +
-  `<disk type='file'><source file='/srv/vms/${name}.img'/><target dev='vda'/></disk></devices>` +
-  (mode === 'libvirt' ? `<seclabel type='static' model='apparmor' relabel='no'><label>libvirt-${uuid}</label></seclabel>` : '') +
-  '</domain>';
+const xml = (env: HookEnv, name: string, uuid: string, mode: 'wrapper' | 'libvirt' | 'none'): string => domainXml(env, { name, uuid, id: 2, disk: `/srv/vms/${name}.img`, enrolled: mode });
 
 test('gc removes the profiles of domains that no longer run and keeps the running ones', async (t) => {
   const env = withRunDir();
@@ -44,7 +38,7 @@ test('sync loads placeholders for defined libvirt-mode domains and the profiles 
   const definitions = path.join(env.config.paths.libvirtConfigDir, 'qemu');
   fs.mkdirSync(definitions, { recursive: true });
   fs.writeFileSync(path.join(definitions, 'down.xml'), xml(env, 'down', gone, 'libvirt'));
-  fs.writeFileSync(path.join(definitions, 'plain.xml'), xml(env, 'plain', '11111111-0000-4000-8000-000000000003', 'wrapper').replace(/virt-aa-hook\.qemu/, 'qemu'));
+  fs.writeFileSync(path.join(definitions, 'plain.xml'), xml(env, 'plain', '11111111-0000-4000-8000-000000000003', 'none'));
   fs.writeFileSync(path.join(env.runDir, 'up.xml'), `<domstatus state='running' pid='1'>${xml(env, 'up', running, 'wrapper')}</domstatus>`);
   const sync = await runCapture(['sync', '--config-file', env.configFile]);
   t.is(sync.code, 0, sync.stderr);

@@ -21,6 +21,31 @@ export interface HookEnv {
   readonly filesFile: (uuid: string) => string;
 }
 
+export interface DomainXmlOptions {
+  readonly name?: string;
+  readonly uuid?: string;
+  /** libvirt's live id; undefined for the XML of migrate and restore. */
+  readonly id?: number | undefined;
+  /** The one disk's file; null: no disk. */
+  readonly disk?: string | null;
+  /** wrapper: the emulator is this environment's wrapper; libvirt: our static seclabel; none: neither. */
+  readonly enrolled?: 'wrapper' | 'libvirt' | 'none';
+  /** Another seclabel, for a domain that is not enrolled in libvirt mode. */
+  readonly seclabel?: string;
+}
+
+/** A domain as libvirt hands it to the hook: enrolled through this environment's emulator wrapper unless told otherwise. */
+export function domainXml(env: HookEnv, options: DomainXmlOptions = {}): string {
+  const { name = 'web-01', uuid = '3a1f2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b', disk = '/srv/vms/web-01.img', enrolled = 'wrapper', seclabel = '' } = options;
+  const id = 'id' in options ? options.id : 4;
+  const emulator = enrolled === 'wrapper' ? `${env.config.paths.wrapperDir}/virt-aa-hook.qemu-system-x86_64` : '/usr/bin/qemu-system-x86_64';
+  const label = enrolled === 'libvirt' ? `<seclabel type='static' model='apparmor' relabel='no'><label>libvirt-${uuid}</label></seclabel>` : seclabel;
+  const diskXml = disk === null ? '' : `\n    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${disk}'/><target dev='vda'/></disk>`;
+  return `<domain type='kvm'${id === undefined ? '' : ` id='${id}'`}><name>${name}</name><uuid>${uuid}</uuid>
+  <devices><emulator>${emulator}</emulator>${diskXml}
+  </devices>${label}</domain>`;
+}
+
 export function hookEnv(settings: Record<string, unknown> = {}): HookEnv {
   const root = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
   const apparmorDir = path.join(root, 'etc/apparmor.d');

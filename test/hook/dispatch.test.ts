@@ -5,28 +5,9 @@ import { dispatch, type HookDeps } from '../../lib/hook/dispatch.ts';
 import { parseHookArgv } from '../../lib/hook/event.ts';
 import { readState } from '../../lib/apparmor/state.ts';
 import { compileProfile } from '../helpers/apparmor-parser.ts';
-import { hookEnv, type HookEnv } from '../helpers/hook-env.ts';
+import { domainXml, hookEnv, type HookEnv } from '../helpers/hook-env.ts';
 
 const uuid = '3a1f2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
-
-interface DomainOptions {
-  readonly name?: string;
-  readonly id?: number | undefined;
-  readonly disk?: string;
-  readonly enrolled?: 'wrapper' | 'libvirt' | 'none';
-  readonly seclabel?: string;
-}
-
-function domainXml(env: HookEnv, options: DomainOptions = {}): string {
-  const { name = 'web-01', disk = '/srv/vms/web-01.img', enrolled = 'wrapper', seclabel = '' } = options;
-  const id = 'id' in options ? options.id : 4;
-  const emulator = enrolled === 'wrapper' ? `${env.config.paths.wrapperDir}/virt-aa-hook.qemu-system-x86_64` : '/usr/bin/qemu-system-x86_64';
-  const label = enrolled === 'libvirt' ? `<seclabel type='static' model='apparmor' relabel='no'><label>libvirt-${uuid}</label></seclabel>` : seclabel;
-  return `<domain type='kvm'${id === undefined ? '' : ` id='${id}'`}><name>${name}</name><uuid>${uuid}</uuid>
-  <devices><emulator>${emulator}</emulator>
-    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${disk}'/><target dev='vda'/></disk>
-  </devices>${label}</domain>`;
-}
 
 const run = (env: HookEnv, argv: string, xml: string, overrides: Partial<HookDeps> = {}) => dispatch(parseHookArgv(argv.split(' ')), xml, env.deps(overrides));
 const notLoaded: Partial<HookDeps> = { loadedProfiles: () => new Map() };

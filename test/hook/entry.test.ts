@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkoutRoot } from '../helpers/apparmor-parser.ts';
-import { hookEnv, type HookEnv } from '../helpers/hook-env.ts';
+import { domainXml, hookEnv, type HookEnv } from '../helpers/hook-env.ts';
 
 const hook = path.join(checkoutRoot, 'dist/hooks/qemu');
 const uuid = '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a';
@@ -15,9 +15,7 @@ function runHook(env: HookEnv, argv: readonly string[], input: string, configFil
   return spawnSync(hook, argv, { input, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C', HOME: '/root', VIRT_AA_HOOK_CONFIG: configFile } });
 }
 
-const xmlFor = (env: HookEnv, name: string): string =>
-  `<domain type='kvm' id='3'><name>${name}</name><uuid>${uuid}</uuid><devices><emulator>${env.config.paths.wrapperDir}/virt-aa-hook.qemu-system-x86_64</emulator>` +
-  `<disk type='file'><source file='/srv/vms/a.img'/><target dev='vda'/></disk></devices></domain>`;
+const xmlFor = (env: HookEnv, name: string): string => domainXml(env, { name, uuid, id: 3, disk: '/srv/vms/a.img' });
 
 for (const name of ['--version', '-x', '--help', '--']) {
   test(`a domain named ${name} is handled by position, not parsed as an option`, (t) => {
@@ -34,7 +32,7 @@ for (const name of ['--version', '-x', '--help', '--']) {
 test('migrate and restore write nothing to stdout', (t) => {
   const env = hookEnv();
   for (const op of ['migrate', 'restore']) {
-    const run = runHook(env, ['vm', op, 'begin', '-'], xmlFor(env, 'vm').replace(" id='3'", ''));
+    const run = runHook(env, ['vm', op, 'begin', '-'], domainXml(env, { name: 'vm', uuid, id: undefined, disk: '/srv/vms/a.img' }));
     t.is(run.status, 0, run.stderr);
     t.is(run.stdout, '');
   }
