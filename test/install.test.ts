@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
-import { apparmorParser, checkoutRoot } from './helpers/apparmor-parser.ts';
+import { apparmorParser, checkoutRoot, featuresFile } from './helpers/apparmor-parser.ts';
 
 const installScript = path.join(checkoutRoot, 'scripts/install');
 const uninstallScript = path.join(checkoutRoot, 'scripts/uninstall');
@@ -19,7 +19,6 @@ const distHook = path.join(checkoutRoot, 'dist/hooks/qemu');
 const shipped = path.join(checkoutRoot, 'apparmor.d');
 const node = process.execPath;
 const hostLibvirtdProfile = '/etc/apparmor.d/usr.sbin.libvirtd';
-const featuresFile = '/usr/share/apparmor-features/features';
 const movedHook = 'etc/libvirt/hooks/qemu.d/00-qemu.moved-by-virt-aa-hook';
 const adminHookTime = new Date('2001-02-03T04:05:06Z');
 /** The admin's site rules in the daemon's local override, deliberately without a final newline. */
@@ -450,7 +449,7 @@ const parserTest = apparmorParser === undefined ? test.skip : test;
 
 function compileStaged(staged: StagedRoot, files: readonly string[], extra: readonly string[] = []): SpawnSyncReturns<string> {
   const base = staged.at('etc/apparmor.d');
-  const args = ['-Q', '-K', '-T', '-b', base, '-I', base, '-I', '/etc/apparmor.d', ...(fs.existsSync(featuresFile) ? ['-M', featuresFile] : []), ...extra];
+  const args = ['-Q', '-K', '-T', '-b', base, '-I', base, '-I', '/etc/apparmor.d', ...(featuresFile === null ? [] : ['-M', featuresFile]), ...extra];
   return spawnSync(apparmorParser ?? 'apparmor_parser', [...args, ...files.map((f) => staged.at(f))], { encoding: 'utf8' });
 }
 

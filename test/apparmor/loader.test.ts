@@ -5,7 +5,7 @@ import tmp from 'tmp';
 import { ProfileLoader, type LoaderOptions } from '../../lib/apparmor/loader.ts';
 import { runCommand, type CommandResult, type CommandRunner } from '../../lib/apparmor/runner.ts';
 import { HostError } from '../../lib/errors.ts';
-import { apparmorParser } from '../helpers/apparmor-parser.ts';
+import { apparmorParser, featuresFile } from '../helpers/apparmor-parser.ts';
 
 const profile = '/etc/apparmor.d/libvirt/libvirt-6f1d2c3b-0000-4000-8000-000000000001';
 const options: LoaderOptions = {
@@ -92,7 +92,6 @@ test('a parser that is not there: exit 127 with the spawn error', (t) => {
 
 // The real apparmor_parser, compile-only, on a real profile.
 
-const featuresFile = '/usr/share/apparmor-features/features';
 
 interface RealSetup {
   readonly dir: string;

@@ -10,7 +10,8 @@ import tmp from 'tmp';
 
 export const checkoutRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const apparmorParser = ['/usr/sbin/apparmor_parser', '/sbin/apparmor_parser'].find((p) => existsSync(p));
-const featuresFile = '/usr/share/apparmor-features/features';
+/** The feature set apparmor-utils ships, to compile against without an AppArmor kernel; null when absent. */
+export const featuresFile: string | null = existsSync('/usr/share/apparmor-features/features') ? '/usr/share/apparmor-features/features' : null;
 
 export interface CompileResult {
   readonly ok: boolean;
@@ -20,7 +21,7 @@ export interface CompileResult {
 export function parserArgs(extraIncludeDirs: readonly string[] = []): string[] {
   const args = ['-Q', '-K', '-T', '-I', path.join(checkoutRoot, 'apparmor.d')];
   for (const dir of extraIncludeDirs) args.push('-I', dir);
-  if (existsSync(featuresFile)) args.push('-M', featuresFile);
+  if (featuresFile !== null) args.push('-M', featuresFile);
   return args;
 }
 

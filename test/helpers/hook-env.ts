@@ -10,7 +10,7 @@ import tmp from 'tmp';
 import { parseConfig, type Config } from '../../lib/config.ts';
 import type { HookDeps } from '../../lib/hook/dispatch.ts';
 import { hookDeps } from '../../lib/hook/deps.ts';
-import { checkoutRoot } from './apparmor-parser.ts';
+import { apparmorParser, checkoutRoot, featuresFile } from './apparmor-parser.ts';
 
 export interface HookEnv {
   readonly root: string;
@@ -63,9 +63,9 @@ export function hookEnv(settings: Record<string, unknown> = {}): HookEnv {
       wrapperDir: path.join(root, 'usr/lib/libvirt'),
       libvirtConfigDir: path.join(root, 'etc/libvirt'),
       includeDirs: [path.join(checkoutRoot, 'apparmor.d'), '/etc/apparmor.d'],
-      featuresFile: fs.existsSync('/usr/share/apparmor-features/features') ? '/usr/share/apparmor-features/features' : null,
+      featuresFile,
       logFile: path.join(root, 'hook.log'),
-      apparmorParser: fs.existsSync('/usr/sbin/apparmor_parser') ? '/usr/sbin/apparmor_parser' : '/sbin/apparmor_parser',
+      apparmorParser: apparmorParser ?? '/sbin/apparmor_parser',
       ...extraPaths,
     },
   };

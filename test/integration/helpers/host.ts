@@ -5,7 +5,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkoutRoot } from '../../helpers/apparmor-parser.ts';
+import { checkoutRoot, featuresFile } from '../../helpers/apparmor-parser.ts';
 
 export const installedCli = '/usr/sbin/virt-aa-hook';
 export const hookPath = '/etc/libvirt/hooks/qemu';
@@ -79,8 +79,7 @@ export function stopLibvirtd(): void {
 
 export function writeConfig(settings: Record<string, unknown>): void {
   fs.mkdirSync(path.dirname(configFile), { recursive: true });
-  const features = '/usr/share/apparmor-features/features';
-  const paths = { logFile: hookLog, ...(fs.existsSync(features) ? { featuresFile: features } : {}) };
+  const paths = { logFile: hookLog, ...(featuresFile === null ? {} : { featuresFile }) };
   fs.writeFileSync(configFile, `${JSON.stringify({ loader: 'compile-only', ...settings, paths }, null, 2)}\n`);
 }
 
