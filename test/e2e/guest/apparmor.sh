@@ -7,9 +7,6 @@ trap power_off EXIT
 boot_basics
 
 profile_file() { printf '/etc/apparmor.d/libvirt/libvirt-%s' "$1"; }
-hook_lines() { # domain: the hook's log lines for it
-	grep -F "domain=\"$1\"" "$SYSLOG" 2>/dev/null
-}
 # Reads a file as the profile would let QEMU: root, in that profile. The
 # profile grants exec and mmap of the emulator only, so the reader (coreutils
 # head, linked against libc only) is bind-mounted over the emulator's path
@@ -208,14 +205,13 @@ begin_scenario denials 'no AppArmor denial of a profile of ours other than those
 # What the scenarios provoke on purpose: /etc/shadow, the disk elsewhere, and
 # libvirt-mode's guest reading the other guest's disk.
 expected="name=\"(/etc/shadow|/srv/e2e/elsewhere/other.qcow2)\"|profile=\"libvirt-$U3\" name=\"$IMAGES/wrap/top.qcow2\""
-ours=$(dmesg | grep 'apparmor="DENIED"' | grep -E 'profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook)"' | sed -E 's/^\[[^]]*\] //')
+ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook)"'
+denied=$(apparmor_lines | grep -F 'apparmor="DENIED"')
+ours=$(grep -E "$ours_re" <<<"$denied")
 unexpected=$(printf '%s\n' "$ours" | grep -vE "$expected" | grep .)
 while IFS= read -r line; do [[ -z $line ]] || fact 'denial (of ours)' "$line"; done <<<"$ours"
-while IFS= read -r line; do [[ -z $line ]] || fact 'denial (other profile)' "$line"; done < <(dmesg | grep 'apparmor="DENIED"' | grep -vE 'profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook)"' | sed -E 's/^\[[^]]*\] //')
+while IFS= read -r line; do [[ -z $line ]] || fact 'denial (other profile)' "$line"; done < <(grep -vE "$ours_re" <<<"$denied")
 check_eq 'no unexpected denial' "$unexpected" ''
 end_scenario
 
-stage ''
-save_caps_cache
-grep -F virt-aa-hook "$SYSLOG" >"$E2E_RUN/hook.log"
-dmesg >"$E2E_RUN/dmesg.txt"
+finish_boot

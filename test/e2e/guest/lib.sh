@@ -6,8 +6,8 @@
 # Results go to $E2E_RUN/results.tsv, one record per line, read by
 # test/e2e/e2e.test.ts:  E2E <TAB> kind <TAB> scenario <TAB> key <TAB> value
 # kinds: check (key = what, value = ok|fail: detail), result (PASS|FAIL),
-# fact (a value the host asserts on), stage (key = stage, value = ms),
-# denial (a kernel AppArmor line).  Values are escaped: \\ \n \t.
+# fact (a value the host asserts on), stage (key = stage, value = ms).
+# Values are escaped: \\ \n \t.
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
@@ -184,6 +184,20 @@ prepare_host() {
 	start_libvirtd || { say "libvirtd did not start"; return 1; }
 }
 
+# The hook's log lines of one domain (it logs through logger(1) to $SYSLOG).
+hook_lines() { # domain
+	grep -F "domain=\"$1\"" "$SYSLOG" 2>/dev/null
+}
+
+# Ends a boot: the last stage's time, the capability cache for the next run,
+# and the hook's log and the kernel's for whoever reads .cache/e2e/runs/.
+finish_boot() {
+	stage ''
+	save_caps_cache
+	grep -F virt-aa-hook "$SYSLOG" >"$E2E_RUN/hook.log"
+	dmesg >"$E2E_RUN/dmesg.txt"
+}
+
 save_caps_cache() {
 	mkdir -p "$CAPS_CACHE"
 	if ! diff -rq /var/cache/libvirt/qemu/capabilities "$CAPS_CACHE" >/dev/null 2>&1; then
@@ -260,7 +274,7 @@ IMAGES=/srv/e2e
 # "cli; hlt": the BIOS boots it and the vCPU sleeps (a BIOS with nothing to
 # boot keeps retrying: 11% of a TCG CPU per guest, against 2.5%, measured).
 # ACPI: without it libvirt passes -no-acpi and PCI hotplug is refused.
-make_guest() { # name uuid [virsh connect args...]
+make_guest() { # name uuid
 	local name=$1 uuid=$2 dir=$IMAGES/$1
 	mkdir -p "$dir"
 	printf '\xfa\xf4\xeb\xfd' >"$dir/boot-sector"
@@ -295,10 +309,13 @@ EOF
 # ---------------------------------------------------------------------------
 # The kernel log
 
-# AppArmor lines of the kernel log since the last mark, without timestamps.
+# AppArmor lines of the kernel log (after its first N lines), without timestamps.
+apparmor_lines() { # [N]
+	dmesg | tail -n +$((${1:-0} + 1)) | grep -E 'apparmor="(DENIED|ALLOWED)"' | sed -E 's/^\[[^]]*\] //'
+}
 DMESG_MARK=0
 dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
-apparmor_lines_since_mark() { dmesg | tail -n +$((DMESG_MARK + 1)) | grep -E 'apparmor="(DENIED|ALLOWED)"' | sed -E 's/^\[[^]]*\] //'; }
+apparmor_lines_since_mark() { apparmor_lines "$DMESG_MARK"; }
 
 # ---------------------------------------------------------------------------
 # A second host: a libvirtd in its own mount and UTS namespace (private

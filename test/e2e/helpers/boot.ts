@@ -32,7 +32,7 @@ export interface BootResult {
   readonly exitCode: number | null;
 }
 
-export function qemuArgs(o: BootOptions): string[] {
+function qemuArgs(o: BootOptions): string[] {
   const cmdline = [
     'console=ttyS0',
     o.appArmor ? 'apparmor=1 security=apparmor' : 'apparmor=0',

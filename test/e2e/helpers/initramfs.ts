@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 /** Modules the init script loads, dependencies first (their own dependencies are added from modules.dep). */
-export const initramfsModules = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'] as const;
+const initramfsModules = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'] as const;
 
 export interface Kernel {
   readonly version: string;
@@ -45,7 +45,7 @@ interface ModuleFile {
 const moduleName = (relative: string): string => path.basename(relative).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
 
 /** The modules to insmod, in load order: each one after everything it depends on. */
-export function moduleLoadOrder(modulesDir: string, wanted: readonly string[]): readonly ModuleFile[] {
+function moduleLoadOrder(modulesDir: string, wanted: readonly string[]): readonly ModuleFile[] {
   const deps = new Map<string, { file: string; deps: string[] }>();
   for (const line of fs.readFileSync(path.join(modulesDir, 'modules.dep'), 'utf8').split('\n')) {
     const colon = line.indexOf(':');

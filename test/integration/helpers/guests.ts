@@ -21,7 +21,7 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 }
 
-export function guestXml(guest: Guest): string {
+function guestXml(guest: Guest): string {
   return `<domain type='${virtType}'>
   <name>${escapeXml(guest.name)}</name>
   <uuid>${guest.uuid}</uuid>

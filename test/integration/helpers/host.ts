@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkoutRoot, featuresFile } from '../../helpers/apparmor-parser.ts';
 
-export const installedCli = '/usr/sbin/virt-aa-hook';
+const installedCli = '/usr/sbin/virt-aa-hook';
 export const hookPath = '/etc/libvirt/hooks/qemu';
 export const configFile = '/etc/virt-aa-hook/config.json';
 export const hookLog = '/var/log/virt-aa-hook-integration.log';
@@ -70,7 +70,7 @@ export function startDaemons(): void {
   waitFor('libvirtd', () => virsh('version').code === 0, 120_000);
 }
 
-export function stopLibvirtd(): void {
+function stopLibvirtd(): void {
   const pid = pidOf('/run/libvirtd.pid');
   if (pid === undefined) return;
   process.kill(pid, 'SIGTERM');
