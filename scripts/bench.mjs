@@ -17,7 +17,7 @@ const cli = path.join(root, 'dist/virt-aa-hook');
 const hook = path.join(root, 'dist/hooks/qemu');
 const helper = '/usr/lib/libvirt/virt-aa-helper';
 const parser = ['/usr/sbin/apparmor_parser', '/sbin/apparmor_parser'].find(existsSync);
-const features = '/usr/share/apparmor-features/features';
+const features = ['/usr/share/apparmor-features/features'].find(existsSync);
 const libvirtTemplate = '/etc/apparmor.d/libvirt/TEMPLATE.qemu';
 
 if (!existsSync(cli) || !existsSync(hook)) spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
@@ -48,7 +48,8 @@ const skipped = [];
 
 // 1. Rules for one domain: our generate against virt-aa-helper's dry run.
 const ours = time(cli, ['generate', example]);
-compare('generate the rules of one VM (ms)', ours, helperUsable ? time(helper, ['-d', '-r', '-u', `libvirt-${uuid}`], xml) : undefined, 'virt-aa-helper -d -r');
+const helperMs = helperUsable ? time(helper, ['-d', '-r', '-u', `libvirt-${uuid}`], xml) : undefined;
+compare('generate the rules of one VM (ms)', ours, helperMs, 'virt-aa-helper -d -r');
 if (!helperUsable) skipped.push(`virt-aa-helper: ${existsSync(helper) ? 'needs root' : 'not installed (Debian libvirt-daemon)'}`);
 
 // 2. Compiling the complete profile of that VM: our template and abstraction
@@ -59,7 +60,7 @@ if (!helperUsable) skipped.push(`virt-aa-helper: ${existsSync(helper) ? 'needs r
 let libvirtCompile;
 if (parser !== undefined) {
   const dir = mkdtempSync(path.join(tmpdir(), 'virt-aa-hook-bench-'));
-  const flags = ['-Q', '-K', '-T', '-I', path.join(root, 'apparmor.d'), ...(existsSync(features) ? ['-M', features] : [])];
+  const flags = ['-Q', '-K', '-T', '-I', path.join(root, 'apparmor.d'), ...(features === undefined ? [] : ['-M', features])];
   const ourProfile = path.join(dir, 'ours');
   writeFileSync(ourProfile, spawnSync(cli, ['generate', '--profile', example], { encoding: 'utf8' }).stdout);
   if (helperUsable && existsSync(libvirtTemplate)) {
@@ -76,12 +77,12 @@ if (parser !== undefined) {
   mkdirSync(path.join(aaDir, 'virt-aa-hook'), { recursive: true });
   copyFileSync(path.join(root, 'apparmor.d/virt-aa-hook/TEMPLATE.qemu'), path.join(aaDir, 'virt-aa-hook/TEMPLATE.qemu'));
   const wrapperDir = path.join(dir, 'wrappers');
-  const paths = { apparmorDir: aaDir, cacheDir: path.join(dir, 'cache'), stateDir: path.join(dir, 'state'), runDir: path.join(dir, 'run'), wrapperDir, logFile: path.join(dir, 'log'), apparmorParser: parser, includeDirs: [path.join(root, 'apparmor.d'), '/etc/apparmor.d'], ...(existsSync(features) ? { featuresFile: features } : {}) };
+  const paths = { apparmorDir: aaDir, cacheDir: path.join(dir, 'cache'), stateDir: path.join(dir, 'state'), runDir: path.join(dir, 'run'), wrapperDir, logFile: path.join(dir, 'log'), apparmorParser: parser, includeDirs: [path.join(root, 'apparmor.d'), '/etc/apparmor.d'], ...(features === undefined ? {} : { featuresFile: features }) };
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ loader: 'compile-only', paths }));
   const env = { PATH: process.env.PATH, VIRT_AA_HOOK_CONFIG: path.join(dir, 'config.json') };
   const enrolled = xml.replace(/<emulator>[^<]*<\/emulator>/, `<emulator>${wrapperDir}/virt-aa-hook.qemu-system-x86_64</emulator>`);
   const release = () => spawnSync(hook, ['web-01', 'release', 'end', '-'], { input: enrolled, env });
-  const reference = libvirtCompile === undefined ? undefined : libvirtCompile + time(helper, ['-d', '-r', '-u', `libvirt-${uuid}`], xml);
+  const reference = libvirtCompile === undefined || helperMs === undefined ? undefined : libvirtCompile + helperMs;
   const cold = time(hook, ['web-01', 'prepare', 'begin', '-'], enrolled, { env, before: () => { release(); rmSync(paths.cacheDir, { recursive: true, force: true }); } });
   compare('prepare hook, cold cache (ms)', cold, reference, 'virt-aa-helper + apparmor_parser');
   const warm = time(hook, ['web-01', 'prepare', 'begin', '-'], enrolled, { env, before: release });
@@ -95,15 +96,7 @@ if (parser !== undefined) {
 const empty = mkdtempSync(path.join(tmpdir(), 'virt-aa-hook-bench-'));
 writeFileSync(path.join(empty, 'config.json'), JSON.stringify({ paths: { logFile: path.join(empty, 'log') } }));
 const env = { ...process.env, VIRT_AA_HOOK_CONFIG: path.join(empty, 'config.json') };
-const noop = (() => {
-  const once = () => {
-    const start = process.hrtime.bigint();
-    spawnSync(hook, ['vm', 'some-future-op', 'begin', '-'], { input: '', env });
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
-  once();
-  return Array.from({ length: runs }, once).sort((a, b) => a - b)[Math.floor(runs / 2)];
-})();
+const noop = time(hook, ['vm', 'some-future-op', 'begin', '-'], '', { env });
 compare('hook call for a no-op event (ms)', noop, time(process.execPath, ['-e', '0']), 'node -e 0');
 rmSync(empty, { recursive: true, force: true });
 
