@@ -378,8 +378,7 @@ test('a node older than 18.19, a relative path, or a script instead of node is r
 
 test('install from a checkout without dist/ says to run npm ci', (t) => {
   const checkout = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
-  fs.mkdirSync(path.join(checkout, 'scripts'));
-  fs.copyFileSync(installScript, path.join(checkout, 'scripts/install'));
+  fs.cpSync(path.dirname(installScript), path.join(checkout, 'scripts'), { recursive: true });
   const staged = stagedRoot();
   const run = runScript(path.join(checkout, 'scripts/install'), ['--root', staged.root, '--node', node]);
   t.is(run.status, 1);

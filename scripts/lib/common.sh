@@ -1,0 +1,96 @@
+# Shared by scripts/install and scripts/uninstall (bash, sourced after each
+# sets $prog): the paths both act on, messages, the staging root, the
+# manifest, and what both ask of the running system. One copy, so the two
+# scripts cannot drift apart on what install writes and uninstall undoes.
+
+# Paths on the target system (prefixed with --root when given).
+readonly libdir=/usr/lib/virt-aa-hook
+readonly hook=/etc/libvirt/hooks/qemu
+readonly aa=/etc/apparmor.d
+readonly hook_profile=$aa/etc.libvirt.hooks.qemu
+readonly state_dir=/var/lib/virt-aa-hook
+readonly manifest_file=$state_dir/install-manifest
+readonly cache_dir=/var/cache/apparmor/virt-aa-hook
+readonly conf_dir=/etc/virt-aa-hook
+# Where `virt-aa-hook enroll` puts emulator wrappers unless the configuration says otherwise (lib/config.ts).
+readonly default_wrapper_dir=/usr/lib/libvirt
+# Our block in the libvirt daemons' local overrides.
+readonly begin_marker='# BEGIN virt-aa-hook'
+readonly end_marker='# END virt-aa-hook'
+
+die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+warn() { printf '%s: warning: %s\n' "$prog" "$*" >&2; }
+say() { printf '%s\n' "$*"; }
+
+# Normalises $root as given with --root ("" for /) and sets $live: whether
+# this run acts on the running system.
+settle_root() {
+  if [[ -n $root ]]; then
+    [[ -d $root ]] || die "--root $root: not a directory"
+    root=$(cd "$root" && pwd)
+    if [[ $root == / ]]; then root=""; fi
+  fi
+  live=0
+  if [[ -z $root ]]; then live=1; fi
+}
+
+# A path on the target, as seen from here.
+R() { printf '%s%s' "$root" "$1"; }
+
+# Runs a command that changes something, or only shows it with --dry-run.
+run() {
+  if ((dry_run)); then
+    printf '[dry-run]'
+    printf ' %q' "$@"
+    printf '\n'
+  else
+    "$@"
+  fi
+}
+
+# Parameter expansions instead of cut, dirname and basename: every process
+# counts on a slow machine (an install under TCG spends most of its time in
+# exec).
+sha() {
+  local sum
+  sum=$(sha256sum "$1") && printf '%s\n' "${sum%% *}"
+}
+
+# The manifest's records, without comments and blank lines, into the named
+# array. A plain read loop: process substitution needs /dev/fd, which a
+# minimal system (an initramfs, a container) may not have.
+read_manifest() { # array-name
+  local -n into=$1
+  local line
+  into=()
+  [[ -f $(R "$manifest_file") ]] || return 0
+  while IFS= read -r line; do
+    if [[ -n $line && $line != '#'* ]]; then into+=("$line"); fi
+  done <"$(R "$manifest_file")"
+}
+
+# Both checks runc and LXD make (lib/apparmor/status.ts makes them too).
+apparmor_enabled() {
+  ((live)) && [[ $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null) == Y ]] && [[ -d /sys/kernel/security/apparmor ]]
+}
+
+# Whether AppArmor has a profile loaded whose name matches the ERE (needs $apparmor_on).
+loaded() { # name-regex
+  ((apparmor_on)) && grep -qE "^($1) \(" /sys/kernel/security/apparmor/profiles
+}
+
+# A local override without our block.
+strip_override_block() { # file
+  awk -v begin="$begin_marker" -v end="$end_marker" '$0 == begin { skip = 1; next } skip && $0 == end { skip = 0; next } !skip { print }' "$1"
+}
+
+# The emulator wrappers' directory: paths.wrapperDir of the configuration, read
+# with the node the hook runs on (no JSON parser in bash), else the default.
+configured_wrapper_dir() { # node
+  local node=$1 config configured=""
+  config=$(R "$conf_dir/config.json")
+  if [[ -f $config && -n $node && -f $node && -x $node ]]; then
+    configured=$("$node" -e 'try { const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(String(c?.paths?.wrapperDir ?? "")); } catch {}' "$config" || true)
+  fi
+  if [[ $configured == /* ]]; then printf '%s\n' "$configured"; else printf '%s\n' "$default_wrapper_dir"; fi
+}
