@@ -187,7 +187,13 @@ export function loadConfig(file = process.env['VIRT_AA_HOOK_CONFIG'] ?? defaultC
   return parseConfig(text, file);
 }
 
+/** The key of `domains` that holds a domain's settings: its UUID first, then its name; undefined when neither does. */
+export function settingsKey(config: Config, name: string, uuid: string): string | undefined {
+  return [uuid, name].find((key) => Object.hasOwn(config.domains, key));
+}
+
 /** A domain's settings, looked up by UUID first, then by name. */
 export function domainSettings(config: Config, name: string, uuid: string): DomainSettings {
-  return config.domains[uuid] ?? config.domains[name] ?? { rules: [], complain: false };
+  const key = settingsKey(config, name, uuid);
+  return (key === undefined ? undefined : config.domains[key]) ?? { rules: [], complain: false };
 }

@@ -7,6 +7,7 @@ import { gatherHostFacts } from './host/gather.ts';
 import type { HostFs } from './host/host-fs.ts';
 import type { HostLayout } from './host/layout.ts';
 import type { SynthesisSettings } from './resources/resource.ts';
+import type { Access } from './profile/access.ts';
 import { collectAccesses, finalizeProfile, pathsToResolve, type Profile } from './profile/synthesize.ts';
 import { fillTemplate, indent } from './profile/template.ts';
 import { resolveHostPath } from './storage/resolve.ts';
@@ -17,9 +18,10 @@ export interface HostContext {
   readonly settings?: SynthesisSettings;
 }
 
-export function synthesizeProfile(domain: Domain, host: HostContext): Profile {
+/** `extra`: accesses from outside the XML (libvirt's run-time appends), checked and rendered like the rest. */
+export function synthesizeProfile(domain: Domain, host: HostContext, extra: readonly Access[] = []): Profile {
   const facts = gatherHostFacts(domain, host.fs);
-  const accesses = collectAccesses(domain, facts, host.layout, host.settings);
+  const accesses = [...collectAccesses(domain, facts, host.layout, host.settings), ...extra];
   const realpaths = new Map(pathsToResolve(accesses).map((p) => [p, resolveHostPath(p, host.fs)] as const));
   return finalizeProfile(domain, accesses, realpaths);
 }

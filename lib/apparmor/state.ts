@@ -7,17 +7,28 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { canonicalUuid } from '../domain/parse-values.ts';
+import type { AppendedPath } from '../profile/appended.ts';
 import { removeIfExists, writeFileAtomically } from './files.ts';
+
+/**
+ * How QEMU enters the profile: our emulator wrapper; a static libvirt label
+ * (enrolled by an earlier version, still honoured); or libvirt's own AppArmor
+ * driver, which runs our virt-aa-helper.
+ */
+export type ProfileMode = 'wrapper' | 'libvirt' | 'driver';
+export const profileModes: readonly ProfileMode[] = ['wrapper', 'libvirt', 'driver'];
 
 export interface DomainState {
   readonly uuid: string;
   readonly name: string;
-  readonly mode: 'wrapper' | 'libvirt';
+  readonly mode: ProfileMode;
   readonly profileFile: string;
   readonly filesFile: string;
   /** Of the profile file as we wrote it: a different hash means an admin edited it. */
   readonly profileSha256: string;
   readonly loaded: boolean;
+  /** Paths libvirt added while the domain runs (virt-aa-helper -F), kept until it stops. */
+  readonly appended: readonly AppendedPath[];
 }
 
 export function sha256(text: string): string {
@@ -41,13 +52,16 @@ export function readState(stateDir: string, uuid: string): DomainState | undefin
   } catch {
     return undefined;
   }
+  // States written before appends existed have none.
+  if (typeof json === 'object' && json !== null && !('appended' in json)) json = { ...json, appended: [] };
   return isDomainState(json) && json.uuid === uuid ? json : undefined;
 }
 
 export function writeState(stateDir: string, state: DomainState): void {
   // Field by field, in a fixed order: nothing else the object carries gets in.
   const { uuid, name, mode, profileFile, filesFile, profileSha256, loaded } = state;
-  writeFileAtomically(stateFile(stateDir, uuid), `${JSON.stringify({ uuid, name, mode, profileFile, filesFile, profileSha256, loaded }, null, 2)}\n`);
+  const appended = state.appended.map(({ path, subtree }) => ({ path, subtree }));
+  writeFileAtomically(stateFile(stateDir, uuid), `${JSON.stringify({ uuid, name, mode, profileFile, filesFile, profileSha256, loaded, appended }, null, 2)}\n`);
 }
 
 export function removeState(stateDir: string, uuid: string): boolean {
@@ -74,7 +88,9 @@ function isDomainState(value: unknown): value is DomainState {
   const v = value as Record<string, unknown>;
   return (
     ['uuid', 'name', 'profileFile', 'filesFile', 'profileSha256'].every((key) => typeof v[key] === 'string') &&
-    (v['mode'] === 'wrapper' || v['mode'] === 'libvirt') &&
-    typeof v['loaded'] === 'boolean'
+    profileModes.includes(v['mode'] as ProfileMode) &&
+    typeof v['loaded'] === 'boolean' &&
+    Array.isArray(v['appended']) &&
+    v['appended'].every((a: unknown) => typeof a === 'object' && a !== null && typeof (a as { path?: unknown }).path === 'string' && typeof (a as { subtree?: unknown }).subtree === 'boolean')
   );
 }

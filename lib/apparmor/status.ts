@@ -62,3 +62,32 @@ function isDirectory(file: string): boolean {
     return false;
   }
 }
+
+/**
+ * The tasks the kernel confines in a domain's profile `libvirt-<uuid>` (or a
+ * child of it), in any policy namespace. Only processes whose command line
+ * names the UUID are asked for their label (QEMU has `-uuid`, swtpm its state
+ * directory): reading another process's label is a ptrace read, which our
+ * hook's profile allows for libvirt-* peers only, and anything else would
+ * fill the audit log.
+ */
+export function domainTasks(uuid: string, procRoot = '/proc'): readonly number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+  const ours = new RegExp(`^(:[^:]*:)?libvirt-${uuid}(//[^ ]*)? \\(`);
+  return entries
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(path.join(procRoot, pid, 'cmdline'), 'latin1').includes(uuid);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => ours.test(processLabel(pid, procRoot) ?? ''));
+}

@@ -4,8 +4,6 @@
 import { loadConfig, type Config } from '../config.ts';
 import { hookDeps } from '../hook/deps.ts';
 import type { HookDeps } from '../hook/dispatch.ts';
-import { isLoadedIn } from '../hook/dispatch.ts';
-import type { ApplyDeps } from '../apply-profile.ts';
 import { Virsh } from '../virsh.ts';
 import type { CliIo } from './io.ts';
 
@@ -17,7 +15,6 @@ export interface GlobalArgs {
 export interface CommandContext {
   readonly config: Config;
   readonly deps: HookDeps;
-  readonly apply: ApplyDeps;
   readonly virsh: Virsh;
   readonly io: CliIo;
 }
@@ -25,5 +22,5 @@ export interface CommandContext {
 export function commandContext(args: GlobalArgs, io: CliIo): CommandContext {
   const config = loadConfig(args['config-file']);
   const deps = hookDeps(config);
-  return { config, deps, apply: { ...deps, isLoaded: isLoadedIn(deps) }, virsh: new Virsh(args.connect), io };
+  return { config, deps, virsh: new Virsh(args.connect), io };
 }

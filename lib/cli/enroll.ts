@@ -11,9 +11,8 @@ import { confinementModes, type ConfinementMode } from '../config.ts';
 import { enrollDomainXml, enrollmentOf, unenrollDomainXml } from '../domain/edit.ts';
 import { parseDomain } from '../domain/parse.ts';
 import { UsageError } from '../errors.ts';
-import { renderDomainRules } from '../apply-profile.ts';
 import { packageRoot } from '../package-root.ts';
-import { loadPlaceholder, profilePaths } from '../profile-files.ts';
+import { loadPlaceholder, profilePaths, renderDomainRules } from '../profile-store.ts';
 import { renderWrapper, wrapperFileName } from '../wrapper.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
@@ -58,7 +57,7 @@ export function runEnroll(args: EnrollArgs, io: CliIo): void {
   const xml = context.virsh.dumpxml(args.domain, { inactive: true });
   const domain = parseDomain(xml);
   // Refuse now, not at the next start, a domain whose profile would be refused.
-  renderDomainRules(domain, context.apply);
+  renderDomainRules(domain, context.deps);
   const current = enrollmentOf(xml);
   const realEmulator = current?.originalEmulator ?? domain.emulator;
   let wrapperPath: string | undefined;
@@ -89,7 +88,7 @@ export function runUnenroll(args: GlobalArgs & { readonly domain: string }, io: 
   if (enrollment.mode === 'libvirt' && !context.virsh.isActive(args.domain)) {
     context.deps.lock(domain.uuid, () => {
       const placeholder = profilePaths(context.config.paths.apparmorDir, domain.uuid).placeholder;
-      if (context.apply.isLoaded(`libvirt-${domain.uuid}`)) context.deps.store.loader.remove(placeholder);
+      if (context.deps.isLoaded(`libvirt-${domain.uuid}`)) context.deps.store.loader.remove(placeholder);
       removeIfExists(placeholder);
     });
   }

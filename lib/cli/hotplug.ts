@@ -5,7 +5,6 @@
 
 import * as fs from 'node:fs';
 import type { Argv } from 'yargs';
-import { applyProfile } from '../apply-profile.ts';
 import { writeIfChanged } from '../apparmor/files.ts';
 import type { ConfinementMode } from '../config.ts';
 import { addDevice, updateDevice } from '../domain/edit.ts';
@@ -13,7 +12,7 @@ import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, UsageError, errnoCode } from '../errors.ts';
 import { enrolledMode } from '../hook/confinement.ts';
-import { profilePaths, readText } from '../profile-files.ts';
+import { applyProfile, profilePaths, readText } from '../profile-store.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
 
@@ -89,14 +88,14 @@ export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void 
     runVirsh(context, verb, args);
     // Rules shrink only once the device is really gone from the live definition.
     const after = parseDomain(context.virsh.dumpxml(args.domain, { inactive: false }));
-    const { profile } = applyProfile(after, mode, context.apply);
+    const { profile } = applyProfile(after, mode, context.deps);
     io.stdout(`detach-device: done; profile libvirt-${domain.uuid} now has ${profile.rules.length} rules\n`);
     return;
   }
   const paths = profilePaths(context.config.paths.apparmorDir, domain.uuid);
   const previous = readText(paths.files);
   const planned = parseDomain(verb === 'attach-device' ? addDevice(xml, device) : updateDevice(xml, device));
-  const { profile } = applyProfile(planned, mode, context.apply);
+  const { profile } = applyProfile(planned, mode, context.deps);
   try {
     runVirsh(context, verb, args);
   } catch (error) {

@@ -6,13 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listStates } from '../apparmor/state.ts';
-import { applyProfile } from '../apply-profile.ts';
 import type { Config } from '../config.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { describeError } from '../errors.ts';
 import { enrolledMode } from '../hook/confinement.ts';
-import { loadPlaceholder, removeProfile } from '../profile-files.ts';
+import { applyProfile, loadPlaceholder, removeProfile } from '../profile-store.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
 
@@ -55,9 +54,10 @@ export function runGc(args: GlobalArgs, io: CliIo): number {
   const running = runningDomains(context);
   let failures = 0;
   for (const state of listStates(context.config.paths.stateDir)) {
-    if (running.has(state.uuid)) continue;
+    // A QEMU still confined by the profile runs, whatever libvirt's status files say (one can be missing after a crash).
+    if (running.has(state.uuid) || context.deps.tasksOf(state.uuid).length > 0) continue;
     try {
-      const outcome = context.deps.lock(state.uuid, () => removeProfile(state.uuid, state.mode, context.apply.isLoaded, context.deps.store));
+      const outcome = context.deps.lock(state.uuid, () => removeProfile(state.uuid, state.mode, context.deps));
       io.stdout(`removed profile libvirt-${state.uuid} of '${state.name}' (${outcome})\n`);
     } catch (error) {
       failures += 1;
@@ -82,7 +82,7 @@ export function runSync(args: GlobalArgs, io: CliIo): number {
   };
   for (const domain of running.values()) {
     const mode = enrolledMode(domain, context.config);
-    if (mode !== undefined) attempt(`loaded profile of running domain '${domain.name}'`, () => applyProfile(domain, mode, context.apply));
+    if (mode !== undefined) attempt(`loaded profile of running domain '${domain.name}'`, () => applyProfile(domain, mode, context.deps));
   }
   for (const domain of definedDomains(context.config)) {
     if (running.has(domain.uuid) || enrolledMode(domain, context.config) !== 'libvirt') continue;

@@ -1,15 +1,23 @@
 // The real outside world of a hook call, built from the configuration.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRequiredFile } from '../apparmor/files.ts';
 import { ProfileLoader } from '../apparmor/loader.ts';
 import { withDomainLock } from '../apparmor/lock.ts';
-import { appArmorEnabled, loadedProfiles, processLabel } from '../apparmor/status.ts';
+import { appArmorEnabled, domainTasks, loadedProfiles, processLabel } from '../apparmor/status.ts';
 import type { Config } from '../config.ts';
-import { localFs } from '../host/host-fs.ts';
-import type { StoreContext } from '../profile-files.ts';
+import { localFs, type HostFs } from '../host/host-fs.ts';
+import type { StoreContext } from '../profile-store.ts';
 import { readDriverFacts } from './libvirt-driver.ts';
 import type { HookDeps } from './dispatch.ts';
+
+/** QEMU's pid from libvirt's status file `<run dir>/<name>.xml`, written by libvirtd as root: `<domstatus ... pid='N'>`. */
+export function statusFilePid(fs: HostFs, qemuRunDir: string, domainName: string): number | undefined {
+  const text = fs.readText(`${qemuRunDir}/${domainName}.xml`);
+  const pid = text === undefined ? undefined : /<domstatus\b[^>]*\spid=['"](\d+)['"]/.exec(text)?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
 
 export function storeContext(config: Config): StoreContext {
   const { paths } = config;
@@ -20,6 +28,13 @@ export function storeContext(config: Config): StoreContext {
     cacheDir: paths.cacheDir,
     templatePath,
     template: () => readRequiredFile(templatePath, 'profile template', ' (is virt-aa-hook installed?)'),
+    libvirtTemplate: () => {
+      try {
+        return fs.readFileSync(path.join(paths.apparmorDir, 'libvirt', 'TEMPLATE.qemu'), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
     loader: new ProfileLoader({
       parser: paths.apparmorParser,
       baseDir: paths.apparmorDir,
@@ -41,8 +56,12 @@ export function hookDeps(config: Config): HookDeps {
     store: storeContext(config),
     appArmor: () => appArmorEnabled(config.paths),
     loadedProfiles: loaded,
+    // Compile-only never loads anything: what it compiled counts as in place.
+    isLoaded: (name) => config.loader === 'compile-only' || loaded().has(name),
+    tasksOf: (uuid) => (config.loader === 'compile-only' ? [] : domainTasks(uuid)),
     driverFacts: () => readDriverFacts(hostFs, config.paths.libvirtConfigDir, loaded()),
     processLabel: (pid) => processLabel(pid),
+    qemuPid: (name) => statusFilePid(hostFs, config.layout.qemuRunDir, name),
     lock: (uuid, fn) => withDomainLock(path.join(config.paths.runDir, 'locks'), uuid, fn),
   };
 }

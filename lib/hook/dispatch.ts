@@ -2,29 +2,25 @@
 // of printing it, so the entry point keeps stdout clean (libvirt reads the
 // stdout of migrate and restore as replacement XML) and tests read outcomes.
 
-import { applyProfile } from '../apply-profile.ts';
-import type { Config } from '../config.ts';
+import type { AppArmorStatus } from '../apparmor/status.ts';
+import { readState } from '../apparmor/state.ts';
+import { exitCodeFor } from '../cli/exit.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, describeError } from '../errors.ts';
-import type { HostFs } from '../host/host-fs.ts';
-import { hasPlaceholder, removeProfile, type StoreContext } from '../profile-files.ts';
+import { applyProfile, hasPlaceholder, removeProfile, type StoreDeps } from '../profile-store.ts';
 import { profileName } from '../profile/synthesize.ts';
-import { readState } from '../apparmor/state.ts';
-import { exitCodeFor } from '../cli/exit.ts';
-import { confinementOf, type Confinement } from './confinement.ts';
+import { carriesDriverLabel, confinementOf, type Confinement } from './confinement.ts';
 import { describeEvent, type HookEvent } from './event.ts';
 import type { DriverFacts } from './libvirt-driver.ts';
 
-export interface HookDeps {
-  readonly config: Config;
-  readonly fs: HostFs;
-  readonly store: StoreContext;
-  readonly appArmor: () => { readonly enabled: true } | { readonly enabled: false; readonly reason: string };
+export interface HookDeps extends StoreDeps {
+  readonly appArmor: () => AppArmorStatus;
   readonly loadedProfiles: () => ReadonlyMap<string, string>;
   readonly driverFacts: () => DriverFacts;
   readonly processLabel: (pid: number) => string | undefined;
-  readonly lock: <T>(uuid: string, fn: () => T) => T;
+  /** QEMU's pid as libvirt recorded it in its root-owned status file (never the pid file, which QEMU can write). */
+  readonly qemuPid: (domainName: string) => number | undefined;
 }
 
 export interface HookOutcome {
@@ -63,22 +59,38 @@ export function eventFailed(event: HookEvent, error: unknown): HookOutcome {
   return mustNotFail(event) ? { ...outcome, exitCode: 0 } : outcome;
 }
 
-export function isLoadedIn(deps: Pick<HookDeps, 'config' | 'loadedProfiles'>): (name: string) => boolean {
-  return (name) => deps.config.loader === 'compile-only' || deps.loadedProfiles().has(name);
+/** A domain nothing confines: started with a warning, or refused under the "require" policy (never at reconnect: it runs already). */
+function unconfined(event: HookEvent, domain: Domain, why: string, deps: HookDeps): HookOutcome {
+  const prefix = logPrefix(event, domain);
+  const advice = `run 'virt-aa-hook enroll ${domain.name}'`;
+  if (deps.config.policy === 'require' && event.op !== 'reconnect') {
+    return fail(new DomainRefusedError(`refusing to start an unconfined domain: ${why} and the configuration requires confinement (${advice})`, { domain: domain.name }), prefix);
+  }
+  const warning = `virt-aa-hook: warning: domain '${domain.name}' runs unconfined: ${why} (${advice})`;
+  return ok(`${prefix} outcome=unconfined (${why})`, [warning]);
 }
+
+const originNotes = { generated: '', 'admin-edited': ' (admin-edited profile kept)', 'libvirt-replaced': " (libvirt's virt-aa-helper profile replaced)" } as const;
 
 /** prepare, start, migrate, restore and reconnect: the profile must be in place before QEMU runs. */
 function ensureProfile(event: HookEvent, domain: Domain, confinement: Confinement, deps: HookDeps): HookOutcome {
   const prefix = logPrefix(event, domain);
   const { config } = deps;
-  if (confinement.kind === 'libvirt-dynamic') return ok(`${prefix} outcome=left to libvirt's AppArmor driver`);
-  if (confinement.kind === 'unenrolled') {
-    const advice = `run 'virt-aa-hook enroll ${domain.name}'`;
-    if (config.policy === 'require' && event.op !== 'reconnect') {
-      return fail(new DomainRefusedError(`refusing to start an unconfined domain: it is not enrolled and the configuration requires confinement (${advice})`, { domain: domain.name }), prefix);
-    }
-    const warning = `virt-aa-hook: warning: domain '${domain.name}' runs unconfined: it is not enrolled (${advice})`;
-    return ok(`${prefix} outcome=unconfined (not enrolled)`, [warning]);
+  switch (confinement.kind) {
+    case 'driver':
+      // libvirt runs virt-aa-helper -c/-r after prepare; from start on, its label is in the XML.
+      if (event.op === 'start' && !carriesDriverLabel(domain)) return unconfined(event, domain, "libvirt's AppArmor driver did not label it", deps);
+      return ok(`${prefix} mode=driver outcome=left to libvirt's AppArmor driver (virt-aa-helper)`);
+    case 'wrapper-under-driver':
+      return fail(
+        new DomainRefusedError(`its <emulator> is virt-aa-hook's wrapper, but libvirt's AppArmor driver confines every domain on this host and would run the wrapper inside the profile: run 'virt-aa-hook unenroll ${domain.name}'`, { domain: domain.name }),
+        prefix,
+      );
+    case 'unenrolled':
+      return unconfined(event, domain, 'it is not enrolled', deps);
+    case 'wrapper':
+    case 'libvirt':
+      break;
   }
   if (config.loader === 'kernel') {
     const status = deps.appArmor();
@@ -86,38 +98,42 @@ function ensureProfile(event: HookEvent, domain: Domain, confinement: Confinemen
       return ok(`${prefix} outcome=unconfined (AppArmor is not enabled: ${status.reason})`, [`virt-aa-hook: warning: AppArmor is not enabled (${status.reason}): domain '${domain.name}' runs unconfined`]);
     }
   }
-  const { profile, installed } = applyProfile(domain, confinement.kind, { ...deps, isLoaded: isLoadedIn(deps) });
+  // An incoming domain whose UUID runs here already: its profile confines that QEMU, and stays as it is.
+  if ((event.op === 'migrate' || event.op === 'restore') && deps.tasksOf(domain.uuid).length > 0) {
+    return ok(`${prefix} mode=${confinement.kind} outcome=left alone (tasks run in profile ${profileName(domain.uuid)})`);
+  }
+  const { profile, installed } = applyProfile(domain, confinement.kind, deps);
   const what = installed.loaded ? (config.loader === 'compile-only' ? 'compiled (compile-only)' : 'loaded') : 'unchanged';
   const notes = profile.notices.map((n) => `virt-aa-hook: warning: domain '${domain.name}', ${n.reason.device}: ${n.message}`);
-  return ok(`${prefix} mode=${confinement.kind} rules=${profile.rules.length + profile.snippets.length} notices=${profile.notices.length} outcome=${what}${installed.adminProfile ? ' (admin-edited profile kept)' : ''}`, notes);
+  return ok(`${prefix} mode=${confinement.kind} rules=${profile.rules.length + profile.snippets.length} notices=${profile.notices.length} outcome=${what}${originNotes[installed.origin]}`, notes);
 }
 
-/** started: QEMU runs; check that it runs under its profile. */
+/** started: QEMU runs; check that it runs under its profile, whoever put it there. */
 function verifyLabel(event: HookEvent, domain: Domain, confinement: Confinement, deps: HookDeps): HookOutcome {
   const prefix = logPrefix(event, domain);
-  if (confinement.kind !== 'wrapper' && confinement.kind !== 'libvirt') return ok(`${prefix} outcome=not ours (${confinement.kind})`);
+  if (confinement.kind !== 'wrapper' && confinement.kind !== 'libvirt' && confinement.kind !== 'driver') return ok(`${prefix} outcome=not ours (${confinement.kind})`);
   if (deps.config.loader === 'compile-only' || !deps.appArmor().enabled) return ok(`${prefix} outcome=label not checked (profiles are not loaded into a kernel)`);
-  const pidText = deps.fs.readText(`${deps.config.layout.qemuRunDir}/${domain.name}.pid`)?.trim();
-  const pid = pidText === undefined ? Number.NaN : Number.parseInt(pidText, 10);
-  const label = Number.isNaN(pid) ? undefined : deps.processLabel(pid);
+  const pid = deps.qemuPid(domain.name);
+  const label = pid === undefined ? undefined : deps.processLabel(pid);
   // Inside a policy namespace the label may carry a ":ns:" prefix.
   const bare = label?.replace(/^:[^:]*:/, '');
   const expected = profileName(domain.uuid);
-  if (bare === `${expected} (enforce)` || bare === `${expected} (complain)`) return ok(`${prefix} pid=${pid} label=${JSON.stringify(label)} outcome=confined`);
-  const error = new DomainRefusedError(`QEMU (pid ${Number.isNaN(pid) ? 'unknown' : pid}) runs as ${JSON.stringify(label ?? 'unknown')}, not ${expected}: stopping an unconfined domain`, { domain: domain.name });
-  return fail(error, `${prefix} pid=${pid}`);
+  if (bare === `${expected} (enforce)` || bare === `${expected} (complain)`) return ok(`${prefix} mode=${confinement.kind} pid=${pid} label=${JSON.stringify(label)} outcome=confined`);
+  const error = new DomainRefusedError(`QEMU (pid ${pid ?? 'unknown'}) runs as ${JSON.stringify(label ?? 'unknown')}, not ${expected}: stopping an unconfined domain`, { domain: domain.name });
+  return fail(error, `${prefix} mode=${confinement.kind} pid=${pid ?? 'unknown'}`);
 }
 
 /** stopped and release: unload (or put the placeholder back) and remove what was generated. */
 function teardown(event: HookEvent, domain: Domain, confinement: Confinement, deps: HookDeps): HookOutcome {
   const prefix = logPrefix(event, domain);
   const state = readState(deps.config.paths.stateDir, domain.uuid);
+  if (confinement.kind === 'driver' || state?.mode === 'driver') return ok(`${prefix} mode=driver outcome=left to libvirt's AppArmor driver (virt-aa-helper -D)`);
   // libvirt's AppArmor driver strips the label from the XML before release,
   // after stopped has removed the state: the placeholder still says libvirt mode.
   const mode = confinement.kind === 'wrapper' || confinement.kind === 'libvirt' ? confinement.kind : (state?.mode ?? (hasPlaceholder(domain.uuid, deps.store) ? 'libvirt' : undefined));
   if (mode === undefined) return ok(`${prefix} outcome=not ours (${confinement.kind})`);
   try {
-    const outcome = deps.lock(domain.uuid, () => removeProfile(domain.uuid, mode, isLoadedIn(deps), deps.store));
+    const outcome = deps.lock(domain.uuid, () => removeProfile(domain.uuid, mode, deps));
     return ok(`${prefix} mode=${mode} outcome=${outcome}`);
   } catch (error) {
     // libvirt ignores failures here; say it loudly and let the domain go.

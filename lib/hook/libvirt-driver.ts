@@ -1,7 +1,11 @@
-// Is libvirt's own AppArmor driver going to label this domain? Then its
-// confinement is libvirt's business and the hook stays out of the way.
-// libvirt's driver only enables itself when the daemon is confined, and then
-// labels every domain without a seclabel unless qemu.conf says otherwise.
+// Is libvirt's own AppArmor driver going to label this domain? Then libvirt
+// runs virt-aa-helper (ours, once installed) for it and the hook stays out of
+// the way. libvirt enables its driver when the kernel lists a profile named
+// after the daemon (its full path, or `libvirtd`: security_apparmor.c
+// use_apparmor) and qemu.conf allows it, and then labels every domain
+// without a seclabel unless qemu.conf says otherwise. A guess here is checked
+// later: from `start` on the XML carries the generated label, and `started`
+// reads QEMU's own.
 
 import type { Domain } from '../domain/types.ts';
 import type { HostFs } from '../host/host-fs.ts';
@@ -30,9 +34,8 @@ export function libvirtDriverIsActive(facts: DriverFacts): boolean {
   return confined && allowsAppArmor;
 }
 
-/** Whether libvirt's dynamic AppArmor labelling applies to this domain. */
-export function labelledByLibvirt(domain: Domain, driverActive: boolean, facts: DriverFacts): boolean {
-  if (!driverActive) return false;
+/** Whether libvirt's dynamic AppArmor labelling applies to this domain, once its driver is active. */
+export function labelledByLibvirt(domain: Domain, facts: DriverFacts): boolean {
   // A seclabel without a model belongs to the first active driver, AppArmor here.
   const label = domain.seclabels.find((s) => s.model === 'apparmor') ?? domain.seclabels.find((s) => s.model === undefined);
   if (label !== undefined) return label.type === 'dynamic';

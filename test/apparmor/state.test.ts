@@ -14,6 +14,7 @@ const state = (uuid: string, fields: Partial<DomainState> = {}): DomainState => 
   filesFile: `/etc/apparmor.d/libvirt/libvirt-${uuid}.files`,
   profileSha256: sha256('profile'),
   loaded: true,
+  appended: [],
   ...fields,
 });
 

@@ -155,20 +155,24 @@ test('when AppArmor is off the domain starts unconfined, with a warning and noth
   t.false(fs.existsSync(env.filesFile(uuid)));
 });
 
-test('started checks the QEMU label against the profile when profiles are really loaded', (t) => {
+test("started checks QEMU's label, taking its pid from libvirt's root-owned status file, never from the pid file QEMU can write", (t) => {
   const env = hookEnv({ loader: 'kernel', layout: { qemuRunDir: '/nonexistent' } });
   const runDir = fs.mkdtempSync(path.join(env.root, 'run-'));
   const withPid = hookEnv({ loader: 'kernel', layout: { qemuRunDir: runDir } });
-  fs.writeFileSync(path.join(runDir, 'web-01.pid'), '4242\n');
+  fs.writeFileSync(path.join(runDir, 'web-01.xml'), `<domstatus state='running' reason='booted' pid='4242'>\n  <monitor path='/x'/>\n  ${domainXml(withPid)}\n</domstatus>\n`);
+  // A compromised QEMU rewrites its pid file to name an innocent confined process.
+  fs.writeFileSync(path.join(runDir, 'web-01.pid'), '1\n');
   const kernel: Partial<HookDeps> = { appArmor: () => ({ enabled: true }) };
-  const confined = run(withPid, 'web-01 started begin -', domainXml(withPid), { ...kernel, processLabel: (pid) => (pid === 4242 ? `libvirt-${uuid} (enforce)` : undefined) });
+  const labels = (pid: number): string | undefined => (pid === 4242 ? `libvirt-${uuid} (enforce)` : pid === 1 ? `libvirt-${uuid} (enforce)` : undefined);
+  const confined = run(withPid, 'web-01 started begin -', domainXml(withPid), { ...kernel, processLabel: labels });
   t.is(confined.exitCode, 0);
   t.regex(confined.log, /pid=4242 .*outcome=confined/);
   const namespaced = run(withPid, 'web-01 started begin -', domainXml(withPid), { ...kernel, processLabel: () => `:guest-ns:libvirt-${uuid} (enforce)` });
   t.is(namespaced.exitCode, 0);
-  const escaped = run(withPid, 'web-01 started begin -', domainXml(withPid), { ...kernel, processLabel: () => 'unconfined' });
+  const escaped = run(withPid, 'web-01 started begin -', domainXml(withPid), { ...kernel, processLabel: (pid) => (pid === 1 ? `libvirt-${uuid} (enforce)` : 'unconfined') });
   t.is(escaped.exitCode, 2);
   t.regex(escaped.stderr[0] ?? '', /QEMU \(pid 4242\) runs as "unconfined", not libvirt-/);
-  const noPid = run(env, 'web-01 started begin -', domainXml(env), { ...kernel, processLabel: () => undefined });
-  t.is(noPid.exitCode, 2);
+  const noStatus = run(env, 'web-01 started begin -', domainXml(env), { ...kernel, processLabel: () => `libvirt-${uuid} (enforce)` });
+  t.is(noStatus.exitCode, 2);
+  t.regex(noStatus.stderr[0] ?? '', /QEMU \(pid unknown\) runs as "unknown"/);
 });
