@@ -6,7 +6,7 @@ import { loadConfig } from '../lib/config.ts';
 import { dispatch, eventFailed, type HookOutcome } from '../lib/hook/dispatch.ts';
 import { hookDeps } from '../lib/hook/deps.ts';
 import { parseHookArgv } from '../lib/hook/event.ts';
-import { writeLog } from '../lib/hook/log.ts';
+import { writeLog } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
 

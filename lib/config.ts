@@ -33,6 +33,10 @@ export interface Paths {
   /** A kernel features file for compiling without an AppArmor kernel (-M); null: the running kernel's. */
   readonly featuresFile: string | null;
   readonly libvirtConfigDir: string;
+  /** Where libvirt runs virt-aa-helper from: ours is installed there. */
+  readonly libvirtHelper: string;
+  /** libvirt's own helper, moved aside by the installer (dpkg-divert): ours hands it what we do not confine. */
+  readonly originalHelper: string;
   /** null: the system log through logger(1). */
   readonly logFile: string | null;
 }
@@ -65,6 +69,8 @@ export const defaultPaths: Paths = {
   includeDirs: [],
   featuresFile: null,
   libvirtConfigDir: '/etc/libvirt',
+  libvirtHelper: '/usr/lib/libvirt/virt-aa-helper',
+  originalHelper: '/usr/lib/libvirt/virt-aa-helper.distrib',
   logFile: null,
 };
 

@@ -148,7 +148,8 @@ export interface InstallOptions {
 }
 
 /** Writes the rules (and the profile, unless an admin owns it) and loads them unless the kernel has exactly this already. */
-export function installProfile(uuid: string, domainName: string, mode: ProfileMode, rulesText: string, options: InstallOptions, context: StoreContext): InstallResult {
+export function installProfile(domain: Pick<Domain, 'uuid' | 'name' | 'id'>, mode: ProfileMode, rulesText: string, options: InstallOptions, context: StoreContext): InstallResult {
+  const { uuid } = domain;
   const paths = profilePaths(context.apparmorDir, uuid);
   const previous = readState(context.stateDir, uuid);
   const generated = profileFromTemplate(uuid, context);
@@ -169,13 +170,14 @@ export function installProfile(uuid: string, domainName: string, mode: ProfileMo
   if (!unchanged) context.loader.replace(paths.profile, { complain: options.complain });
   const state: DomainState = {
     uuid,
-    name: domainName,
+    name: domain.name,
     mode,
     profileFile: paths.profile,
     filesFile: paths.files,
     profileSha256: adminProfile ? (previous?.profileSha256 ?? '') : sha256(generated),
     loaded: true,
     appended: options.appended,
+    domainId: domain.id ?? null,
   };
   writeState(context.stateDir, state);
   return { loaded: !unchanged, origin };
@@ -191,7 +193,7 @@ export function applyProfile(domain: Domain, mode: ProfileMode, deps: StoreDeps,
   const { complain } = domainSettings(deps.config, domain.name, domain.uuid);
   return deps.lock(domain.uuid, () => {
     const { profile, text } = renderDomainRules(domain, deps, appended);
-    return { profile, installed: installProfile(domain.uuid, domain.name, mode, text, { complain, isLoaded: deps.isLoaded, appended }, deps.store) };
+    return { profile, installed: installProfile(domain, mode, text, { complain, isLoaded: deps.isLoaded, appended }, deps.store) };
   });
 }
 

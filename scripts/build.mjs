@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 const entries = [
   { in: 'lib/cli/main.ts', out: 'dist/virt-aa-hook' },
   { in: 'hooks/qemu.ts', out: 'dist/hooks/qemu' },
+  { in: 'lib/helper/main.ts', out: 'dist/virt-aa-helper' },
 ];
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));

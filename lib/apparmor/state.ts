@@ -29,6 +29,8 @@ export interface DomainState {
   readonly loaded: boolean;
   /** Paths libvirt added while the domain runs (virt-aa-helper -F), kept until it stops. */
   readonly appended: readonly AppendedPath[];
+  /** The running domain's id when this was written (null: the XML had none): appends belong to one run. */
+  readonly domainId: number | null;
 }
 
 export function sha256(text: string): string {
@@ -53,7 +55,7 @@ export function readState(stateDir: string, uuid: string): DomainState | undefin
     return undefined;
   }
   // States written before appends existed have none.
-  if (typeof json === 'object' && json !== null && !('appended' in json)) json = { ...json, appended: [] };
+  if (typeof json === 'object' && json !== null && !('appended' in json)) json = { appended: [], domainId: null, ...json };
   return isDomainState(json) && json.uuid === uuid ? json : undefined;
 }
 
@@ -61,7 +63,8 @@ export function writeState(stateDir: string, state: DomainState): void {
   // Field by field, in a fixed order: nothing else the object carries gets in.
   const { uuid, name, mode, profileFile, filesFile, profileSha256, loaded } = state;
   const appended = state.appended.map(({ path, subtree }) => ({ path, subtree }));
-  writeFileAtomically(stateFile(stateDir, uuid), `${JSON.stringify({ uuid, name, mode, profileFile, filesFile, profileSha256, loaded, appended }, null, 2)}\n`);
+  const { domainId } = state;
+  writeFileAtomically(stateFile(stateDir, uuid), `${JSON.stringify({ uuid, name, mode, profileFile, filesFile, profileSha256, loaded, appended, domainId }, null, 2)}\n`);
 }
 
 export function removeState(stateDir: string, uuid: string): boolean {
@@ -90,6 +93,7 @@ function isDomainState(value: unknown): value is DomainState {
     ['uuid', 'name', 'profileFile', 'filesFile', 'profileSha256'].every((key) => typeof v[key] === 'string') &&
     profileModes.includes(v['mode'] as ProfileMode) &&
     typeof v['loaded'] === 'boolean' &&
+    (v['domainId'] === null || Number.isInteger(v['domainId'])) &&
     Array.isArray(v['appended']) &&
     v['appended'].every((a: unknown) => typeof a === 'object' && a !== null && typeof (a as { path?: unknown }).path === 'string' && typeof (a as { subtree?: unknown }).subtree === 'boolean')
   );

@@ -83,6 +83,36 @@ export class XmlElement {
   }
 }
 
+/**
+ * The line of the first `<` inside a quoted attribute value, which XML forbids
+ * (AttValue) and fast-xml-parser's validator lets through; libvirt's parser
+ * refuses it. Comments, CDATA and processing instructions are skipped.
+ */
+function ltInAttributeValue(text: string): number | undefined {
+  const skip: readonly (readonly [string, string])[] = [['<!--', '-->'], ['<![CDATA[', ']]>'], ['<?', '?>']];
+  for (let i = text.indexOf('<'); i !== -1; i = text.indexOf('<', i + 1)) {
+    const section = skip.find(([open]) => text.startsWith(open, i));
+    if (section !== undefined) {
+      const end = text.indexOf(section[1], i + section[0].length);
+      if (end === -1) return undefined;
+      i = end;
+      continue;
+    }
+    let quote: string | undefined;
+    for (let j = i + 1; j < text.length; j += 1) {
+      const c = text[j];
+      if (quote === undefined && c === '>') {
+        i = j;
+        break;
+      }
+      if (quote === undefined && (c === '"' || c === "'")) quote = c;
+      else if (c === quote) quote = undefined;
+      else if (quote !== undefined && c === '<') return text.slice(0, j).split('\n').length;
+    }
+  }
+  return undefined;
+}
+
 /** Refuses what libvirt never sends: oversized, DTD-carrying or malformed text. */
 export function checkXmlText(text: string): void {
   if (Buffer.byteLength(text, 'utf8') > maxXmlBytes) {
@@ -97,6 +127,8 @@ export function checkXmlText(text: string): void {
     const { msg, line } = validation.err;
     throw new DomainRefusedError(`cannot read domain XML: malformed at line ${line}: ${msg}`);
   }
+  const lt = ltInAttributeValue(text);
+  if (lt !== undefined) throw new DomainRefusedError(`cannot read domain XML: malformed at line ${lt}: '<' inside an attribute value`);
 }
 
 /** Parses a whole document and returns its root element. */

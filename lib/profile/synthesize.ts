@@ -17,6 +17,9 @@ import { mergePerms, notice, type Access, type ChildProfile, type Notice, type P
 /** QEMU-driven domain types. `test` is libvirt's test driver, which shares QEMU's XML. */
 export const supportedDomainTypes: ReadonlySet<string> = new Set(['kvm', 'qemu', 'kqemu', 'test']);
 
+/** libvirt's virDomainOSType values. */
+const libvirtOsTypes: ReadonlySet<string> = new Set(['hvm', 'xen', 'linux', 'exe', 'uml', 'xenpvh']);
+
 export interface FileRule {
   /** Canonical path parts (symlinks resolved). */
   readonly parts: readonly PathPart[];
@@ -57,6 +60,10 @@ export function profileName(uuid: string): string {
 export function collectAccesses(domain: Domain, host: HostFacts, layout: HostLayout, settings: SynthesisSettings = defaultSettings): readonly Access[] {
   if (!supportedDomainTypes.has(domain.type)) {
     throw new DomainRefusedError(`unsupported domain type '${domain.type}': only QEMU domains (kvm, qemu) are confined`, { domain: domain.name });
+  }
+  // libvirt refuses a definition with an OS type it does not know; so does its helper.
+  if (domain.os.type !== undefined && !libvirtOsTypes.has(domain.os.type)) {
+    throw new DomainRefusedError(`invalid domain: <os><type> '${domain.os.type}' is not an OS type libvirt knows`, { domain: domain.name });
   }
   const problem = nameProblem(domain.name);
   if (problem !== undefined) throw new DomainRefusedError(`invalid domain name: ${problem}`, { domain: domain.name });
@@ -155,11 +162,33 @@ function patternRegex(parts: readonly PathPart[]): RegExp {
   return new RegExp(`^${body}$`, 's');
 }
 
-/** The broader rule that grants everything a literal rule does, if any. */
-function coveringRule(rule: FileRule, broad: readonly { readonly rule: FileRule; readonly regex: RegExp }[]): FileRule | undefined {
-  if (rule.parts.some((p) => typeof p !== 'string')) return undefined;
-  const path = rule.parts.join('');
-  return broad.find((b) => b.rule.child === rule.child && b.regex.test(path) && mergePerms(b.rule.perms, rule.perms) === b.rule.perms)?.rule;
+interface BroadRule {
+  readonly rule: FileRule;
+  readonly regex: RegExp;
+  /** For a `DIR/**` rule: what DIR/ must match. */
+  readonly treeRegex: RegExp | undefined;
+}
+
+function broadRule(rule: FileRule): BroadRule {
+  const last = rule.parts.at(-1);
+  const tree = typeof last !== 'string' && last?.wildcard === 'anypath' && String(rule.parts.at(-2)).endsWith('/');
+  return { rule, regex: patternRegex(rule.parts), treeRegex: tree ? patternRegex(rule.parts.slice(0, -1)) : undefined };
+}
+
+/**
+ * The broader rule that grants everything this one does, if any: a literal
+ * path its pattern matches, or a whole tree `DIR/**` inside a broader tree
+ * (libvirt appends its private directories that way).
+ */
+function coveringRule(rule: FileRule, broad: readonly BroadRule[]): FileRule | undefined {
+  const grants = (b: BroadRule): boolean => b.rule !== rule && b.rule.child === rule.child && mergePerms(b.rule.perms, rule.perms) === b.rule.perms;
+  const literal = rule.parts.every((p) => typeof p === 'string');
+  if (literal) return broad.find((b) => grants(b) && b.regex.test(rule.parts.join('')))?.rule;
+  const last = rule.parts.at(-1);
+  const dir = rule.parts.slice(0, -1);
+  if (typeof last === 'string' || last?.wildcard !== 'anypath' || !dir.every((p) => typeof p === 'string')) return undefined;
+  const dirText = dir.join('');
+  return broad.find((b) => grants(b) && b.treeRegex?.test(dirText) === true)?.rule;
 }
 
 function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reason[] {
@@ -202,7 +231,7 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], rea
         break;
     }
   }
-  const broad = [...rules.values()].filter((r) => r.parts.some((p) => typeof p !== 'string')).map((rule) => ({ rule, regex: patternRegex(rule.parts) }));
+  const broad = [...rules.values()].filter((r) => r.parts.some((p) => typeof p !== 'string')).map(broadRule);
   const kept: FileRule[] = [];
   const covered: { rule: FileRule; by: FileRule }[] = [];
   for (const rule of rules.values()) {

@@ -15,6 +15,7 @@ const state = (uuid: string, fields: Partial<DomainState> = {}): DomainState => 
   profileSha256: sha256('profile'),
   loaded: true,
   appended: [],
+  domainId: null,
   ...fields,
 });
 

@@ -42,6 +42,7 @@ export function domainXml(env: HookEnv, options: DomainXmlOptions = {}): string 
   const label = enrolled === 'libvirt' ? `<seclabel type='static' model='apparmor' relabel='no'><label>libvirt-${uuid}</label></seclabel>` : seclabel;
   const diskXml = disk === null ? '' : `\n    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${disk}'/><target dev='vda'/></disk>`;
   return `<domain type='kvm'${id === undefined ? '' : ` id='${id}'`}><name>${name}</name><uuid>${uuid}</uuid>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <devices><emulator>${emulator}</emulator>${diskXml}
   </devices>${label}</domain>`;
 }

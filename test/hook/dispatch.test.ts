@@ -99,15 +99,58 @@ test('a domain that is not enrolled starts with a warning, or is refused under t
   t.regex(refused.stderr[0] ?? '', /^virt-aa-hook: error: domain 'web-01': refusing to start an unconfined domain: it is not enrolled/);
 });
 
-test("a domain libvirt's own driver labels is left alone", (t) => {
+test("a domain libvirt's own driver labels is left to it (and to our virt-aa-helper): the hook writes nothing and removes nothing", (t) => {
   const env = hookEnv({ libvirtDriver: 'active' });
-  const xml = domainXml(env, { enrolled: 'none', seclabel: "<seclabel type='dynamic' model='apparmor' relabel='yes'/>" });
-  for (const op of ['prepare begin -', 'release end -']) {
-    const outcome = run(env, `web-01 ${op}`, xml);
+  const xml = domainXml(env, { enrolled: 'none' });
+  const labelled = domainXml(env, { enrolled: 'none', seclabel: `<seclabel type='dynamic' model='apparmor' relabel='yes'><label>libvirt-${uuid}</label><imagelabel>libvirt-${uuid}</imagelabel></seclabel>` });
+  t.regex(run(env, 'web-01 prepare begin -', xml).log, /mode=driver outcome=left to libvirt's AppArmor driver \(virt-aa-helper\)/);
+  t.regex(run(env, 'web-01 start begin -', labelled).log, /mode=driver outcome=left to libvirt's AppArmor driver/);
+  t.false(fs.existsSync(env.filesFile(uuid)));
+  // The helper's -c made the profile; stopped and release leave it to -D.
+  fs.mkdirSync(path.dirname(env.filesFile(uuid)), { recursive: true });
+  fs.writeFileSync(env.filesFile(uuid), '# made by virt-aa-helper -c\n');
+  for (const op of ['stopped end -', 'release end destroyed']) t.regex(run(env, `web-01 ${op}`, domainXml(env, { enrolled: 'none', id: undefined })).log, /outcome=left to libvirt's AppArmor driver \(virt-aa-helper -D\)/);
+  t.true(fs.existsSync(env.filesFile(uuid)));
+});
+
+test("at start, a domain the driver should have labelled but did not is unconfined: refused under require", (t) => {
+  const env = hookEnv({ libvirtDriver: 'active', policy: 'require' });
+  const outcome = run(env, 'web-01 start begin -', domainXml(env, { enrolled: 'none' }));
+  t.is(outcome.exitCode, 2);
+  t.regex(outcome.stderr[0] ?? '', /^virt-aa-hook: error: domain 'web-01': refusing to start an unconfined domain: libvirt's AppArmor driver did not label it/);
+});
+
+test("our emulator wrapper on a host where libvirt's driver labels every domain is refused with the fix", (t) => {
+  const env = hookEnv({ libvirtDriver: 'active' });
+  const outcome = run(env, 'web-01 prepare begin -', domainXml(env));
+  t.is(outcome.exitCode, 2);
+  t.regex(outcome.stderr[0] ?? '', /its <emulator> is virt-aa-hook's wrapper, but libvirt's AppArmor driver confines every domain on this host .*: run 'virt-aa-hook unenroll web-01'$/);
+  // With <seclabel type='none'/> libvirt does not label it, and the wrapper is the way in.
+  const none = run(env, 'web-01 prepare begin -', domainXml(env, { seclabel: "<seclabel type='none'/>" }));
+  t.is(none.exitCode, 0, none.stderr.join('\n'));
+  t.regex(none.log, /mode=wrapper/);
+});
+
+test('migrate and restore of a UUID whose QEMU runs here leave its profile alone', (t) => {
+  const env = hookEnv();
+  const xml = domainXml(env, { id: undefined });
+  for (const op of ['migrate', 'restore']) {
+    const outcome = run(env, `web-01 ${op} begin -`, xml, { tasksOf: () => [4242] });
     t.is(outcome.exitCode, 0);
-    t.regex(outcome.log, /left to libvirt's AppArmor driver|not ours \(libvirt-dynamic\)/);
+    t.is(outcome.stdout, '');
+    t.regex(outcome.log, /outcome=left alone \(tasks run in profile libvirt-/);
   }
   t.false(fs.existsSync(env.filesFile(uuid)));
+});
+
+test('teardown never unloads a profile that still confines tasks: the deny-all placeholder takes its place', (t) => {
+  const env = hookEnv();
+  const xml = domainXml(env);
+  t.is(run(env, 'web-01 prepare begin -', xml).exitCode, 0);
+  const stopped = run(env, 'web-01 stopped end -', xml, { tasksOf: () => [4242], isLoaded: () => true });
+  t.regex(stopped.log, /mode=wrapper outcome=placeholder \(tasks still attached\)/);
+  const placeholder = path.join(env.config.paths.apparmorDir, 'virt-aa-hook/placeholders', `libvirt-${uuid}`);
+  t.true(compileProfile(fs.readFileSync(placeholder, 'utf8')).ok);
 });
 
 test('libvirt mode keeps a placeholder loaded after stopped and release', (t) => {

@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { oneLine } from '../errors.ts';
+import { oneLine } from './errors.ts';
 
 export function writeLog(logFile: string | null, line: string): void {
   const text = oneLine(line);

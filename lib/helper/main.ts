@@ -1,0 +1,60 @@
+// /usr/lib/libvirt/virt-aa-helper, once installed: libvirt's AppArmor driver
+// runs this in place of its own helper, with the domain XML on stdin. No
+// yargs on this path (libvirt runs it at every start and hotplug); exit 0 or
+// 1 as libvirt expects, one line on stderr for every failure (libvirt shows
+// it in virsh's error), and one line in the system log per call.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { loadConfig, type Config } from '../config.ts';
+import { describeError } from '../errors.ts';
+import { writeLog } from '../log.ts';
+import { readDomainXml } from '../read-input.ts';
+import { storeDeps } from '../store-deps.ts';
+import { parseHelperArgv } from './argv.ts';
+import { runHelper, type HelperOutcome } from './run.ts';
+
+interface Result {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: readonly string[];
+  readonly log: string;
+  readonly logFile: string | null;
+}
+
+/** libvirt's own helper, for what is not ours: same argv, same XML, its exit code. */
+function passThrough(argv: readonly string[], outcome: Extract<HelperOutcome, { kind: 'pass-through' }>, config: Config): Result {
+  const original = config.paths.originalHelper;
+  const log = `helper=${JSON.stringify(argv.join(' '))} outcome=passed to ${original} (${outcome.reason})`;
+  if (!existsSync(original)) {
+    const line = `virt-aa-hook: error: ${outcome.reason}, and libvirt's own helper ${original} is not there to take it`;
+    return { exitCode: 1, stdout: '', stderr: [line], log: `${log}: missing`, logFile: config.paths.logFile };
+  }
+  const run = spawnSync(original, argv, {
+    input: outcome.xml,
+    stdio: [outcome.xml === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
+    env: process.env,
+  });
+  const exitCode = run.status ?? 1;
+  return { exitCode, stdout: '', stderr: run.error === undefined ? [] : [`virt-aa-hook: error: cannot run ${original}: ${run.error.message}`], log: `${log} exit=${exitCode}`, logFile: config.paths.logFile };
+}
+
+function main(argv: readonly string[]): Result {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    return { exitCode: 1, stdout: '', stderr: [`virt-aa-hook: error: ${describeError(error)}`], log: `helper=${JSON.stringify(argv.join(' '))} outcome=failed: ${describeError(error)}`, logFile: null };
+  }
+  const outcome = runHelper(parseHelperArgv(argv), { ...storeDeps(config), readXml: () => readDomainXml('-') });
+  if (outcome.kind === 'pass-through') return passThrough(argv, outcome, config);
+  return { ...outcome, logFile: config.paths.logFile };
+}
+
+const started = process.hrtime.bigint();
+const result = main(process.argv.slice(2));
+const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+writeLog(result.logFile, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}`);
+if (result.stdout !== '') process.stdout.write(result.stdout);
+for (const line of result.stderr) process.stderr.write(`${line}\n`);
+process.exitCode = result.exitCode;
