@@ -19,6 +19,11 @@ const distHook = path.join(checkoutRoot, 'dist/hooks/qemu');
 const shipped = path.join(checkoutRoot, 'apparmor.d');
 const node = process.execPath;
 const hostLibvirtdProfile = '/etc/apparmor.d/usr.sbin.libvirtd';
+const hostHelperProfile = '/etc/apparmor.d/usr.lib.libvirt.virt-aa-helper';
+const distHelper = path.join(checkoutRoot, 'dist/virt-aa-helper');
+/** libvirt's own helper in the staging root: a stand-in ELF (only its bytes matter: install moves it, uninstall must put it back as it was). */
+const libvirtHelperBytes = Buffer.concat([Buffer.from('\x7fELF', 'latin1'), Buffer.from(' libvirt virt-aa-helper 9.0 stand-in\n')]);
+const libvirtHelperTime = new Date('2024-10-21T10:00:00Z');
 const movedHook = 'etc/libvirt/hooks/qemu.d/00-qemu.moved-by-virt-aa-hook';
 const adminHookTime = new Date('2001-02-03T04:05:06Z');
 /** The admin's site rules in the daemon's local override, deliberately without a final newline. */
@@ -70,6 +75,12 @@ function stagedRoot(layout: Layout = {}): StagedRoot {
     fs.utimesSync(at('etc/libvirt/hooks/qemu'), adminHookTime, adminHookTime);
   }
   if (layout.systemd === true) fs.mkdirSync(at('etc/systemd/system'), { recursive: true });
+  // libvirt's helper and its profile, as libvirt-daemon installs them (Debian's profile when the host has it).
+  fs.mkdirSync(at('usr/lib/libvirt'), { recursive: true });
+  fs.writeFileSync(at('usr/lib/libvirt/virt-aa-helper'), libvirtHelperBytes, { mode: 0o755 });
+  fs.utimesSync(at('usr/lib/libvirt/virt-aa-helper'), libvirtHelperTime, libvirtHelperTime);
+  write('etc/apparmor.d/usr.lib.libvirt.virt-aa-helper', fs.existsSync(hostHelperProfile) ? fs.readFileSync(hostHelperProfile, 'utf8') : 'profile virt-aa-helper /usr/lib/libvirt/virt-aa-helper {\n  #include <local/usr.lib.libvirt.virt-aa-helper>\n}\n');
+  write('etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper', '# Site-specific additions and overrides for usr.lib.libvirt.virt-aa-helper\n');
   return { root, at, marker };
 }
 
@@ -114,8 +125,12 @@ function snapshot(root: string): Record<string, string> {
   return result;
 }
 
-const localOverride = 'etc/apparmor.d/local/usr.sbin.libvirtd';
-const withoutOverrideMtime = (entries: Record<string, string>): Record<string, string> => ({ ...entries, [localOverride]: entries[localOverride]?.replace(/ mtime=\S+$/, '') ?? 'missing' });
+/** Local overrides are written through (their mode, owner and inode stay), so only their mtime tells the round trip. */
+const localOverrides = ['etc/apparmor.d/local/usr.sbin.libvirtd', 'etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper'];
+const withoutOverrideMtime = (entries: Record<string, string>): Record<string, string> => ({
+  ...entries,
+  ...Object.fromEntries(localOverrides.map((file) => [file, entries[file]?.replace(/ mtime=\S+$/, '') ?? 'missing'])),
+});
 
 const mode = (file: string): number => fs.statSync(file).mode & 0o7777;
 const firstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n')[0] ?? '';
@@ -142,6 +157,7 @@ test('a fresh install puts every file in place with its mode and the given node 
   for (const [bundle, installed] of [
     [distCli, 'usr/lib/virt-aa-hook/virt-aa-hook'],
     [distHook, 'etc/libvirt/hooks/qemu'],
+    [distHelper, 'usr/lib/libvirt/virt-aa-helper'],
   ] as const) {
     t.is(mode(at(installed)), 0o755, installed);
     t.is(firstLine(at(installed)), `#!${node}`, installed);
@@ -171,6 +187,14 @@ test('a fresh install puts every file in place with its mode and the given node 
   // The override: appended once, after the admin's lines, which are kept.
   const local = fs.readFileSync(at('etc/apparmor.d/local/usr.sbin.libvirtd'), 'utf8');
   t.is(local, `${siteRules}\n${overrideBlock}`);
+
+  // libvirt's helper moved aside (no dpkg database in a staging root), ours in its place, and our block in its profile's local file.
+  t.deepEqual(fs.readFileSync(at('usr/lib/libvirt/virt-aa-helper.distrib')), libvirtHelperBytes);
+  t.regex(out, /moved libvirt's virt-aa-helper to \/usr\/lib\/libvirt\/virt-aa-helper\.distrib/);
+  const helperLocal = fs.readFileSync(at('etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper'), 'utf8');
+  t.regex(helperLocal, new RegExp(`^${nodeValues.split(' ').map((n) => `${n.replace(/[.+]/g, '\\$&')} rix,`).join('\n')}$`, 'm'));
+  t.regex(helperLocal, /^\/usr\/lib\/libvirt\/virt-aa-helper\.distrib rix,$/m);
+  t.false(helperLocal.split('\n').some((l) => !l.startsWith('#') && /@NODE@|@ORIGINAL_HELPER@/.test(l)), 'every placeholder filled in');
 
   for (const dir of ['etc/apparmor.d/libvirt', 'etc/apparmor.d/virt-aa-hook/placeholders', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook', 'etc/virt-aa-hook']) {
     t.true(fs.statSync(at(dir)).isDirectory(), dir);
@@ -452,10 +476,10 @@ function compileStaged(staged: StagedRoot, files: readonly string[], extra: read
   return spawnSync(apparmorParser ?? 'apparmor_parser', [...args, ...files.map((f) => staged.at(f))], { encoding: 'utf8' });
 }
 
-parserTest("the installed hook profile and the daemon's profile with our override compile", (t) => {
+parserTest("the installed hook profile, and the daemon's and libvirt helper's profiles with our blocks, compile", (t) => {
   const staged = stagedRoot();
   ok(install(staged));
-  const files = ['etc/apparmor.d/usr.sbin.libvirtd', 'etc/apparmor.d/etc.libvirt.hooks.qemu'];
+  const files = ['etc/apparmor.d/usr.sbin.libvirtd', 'etc/apparmor.d/etc.libvirt.hooks.qemu', 'etc/apparmor.d/usr.lib.libvirt.virt-aa-helper'];
   const run = compileStaged(staged, files);
   t.is(run.status, 0, `${run.stdout}${run.stderr}`);
 

@@ -9,6 +9,7 @@ import { deviceBuilder, runDeviceCommand } from './hotplug.ts';
 import type { CliIo } from './io.ts';
 import { runGc, runSync } from './maintenance.ts';
 import { runDenials, type DenialsArgs } from './denials.ts';
+import { pathsBuilder, runPaths, type PathsArgs } from './paths.ts';
 
 declare const VIRT_AA_HOOK_VERSION: string | undefined;
 const version = typeof VIRT_AA_HOOK_VERSION === 'string' ? VIRT_AA_HOOK_VERSION : 'development';
@@ -64,6 +65,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           exitCode = runDenials(args, io);
         },
       )
+      .command<PathsArgs>('paths', 'print the host paths virt-aa-hook uses (--shell: for eval in the installer)', pathsBuilder, (args) => runPaths(args, io))
       .command('sync', 'at boot, before libvirt starts: load placeholders and profiles of running domains', {}, (args) => {
         exitCode = runSync(args as never, io);
       });
