@@ -157,8 +157,14 @@ reset_host_state() {
 		/etc/apparmor.d/virt-aa-hook /etc/apparmor.d/abstractions/virt-aa-hook /etc/apparmor.d/etc.libvirt.hooks.qemu \
 		/etc/apparmor.d/local/etc.libvirt.hooks.qemu /etc/systemd/system/virt-aa-hook-sync.service
 	rm -f /usr/lib/libvirt/virt-aa-hook.* /etc/apparmor.d/libvirt/libvirt-* /etc/apparmor.d/libvirt/.libvirt-*
-	if [[ -f /etc/apparmor.d/local/usr.sbin.libvirtd ]]; then
-		sed -i '/^# BEGIN virt-aa-hook$/,/^# END virt-aa-hook$/d' /etc/apparmor.d/local/usr.sbin.libvirtd
+	for local in /etc/apparmor.d/local/usr.sbin.libvirtd /etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper; do
+		if [[ -f $local ]]; then sed -i '/^# BEGIN virt-aa-hook$/,/^# END virt-aa-hook$/d' "$local"; fi
+	done
+	# libvirt's own virt-aa-helper back in its place, if an install on the host diverted it.
+	if [[ -e /usr/lib/libvirt/virt-aa-helper.distrib ]]; then
+		rm -f /usr/lib/libvirt/virt-aa-helper
+		dpkg-divert --quiet --local --rename --remove /usr/lib/libvirt/virt-aa-helper 2>/dev/null ||
+			mv /usr/lib/libvirt/virt-aa-helper.distrib /usr/lib/libvirt/virt-aa-helper
 	fi
 	fresh_tree /var/lib/libvirt
 	fresh_tree /var/log

@@ -1,0 +1,225 @@
+#!/bin/bash
+# PID 1 of the e2e guest for hosts WITH libvirt's AppArmor driver: libvirtd
+# under Debian's profile, security_driver = "apparmor", our virt-aa-helper in
+# place of libvirt's (installed by scripts/install), and no enrol step. Every
+# domain, however it was made, must run in our profile; hotplug, media
+# changes, snapshots, block jobs and save/restore through libvirt's own API
+# must work with no denial. Results go to $RESULTS (lib.sh), asserted by
+# test/e2e/e2e.test.ts on the host.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+trap power_off EXIT
+boot_basics
+
+profile_file() { printf '/etc/apparmor.d/libvirt/libvirt-%s' "$1"; }
+EMULATOR=/usr/bin/qemu-system-x86_64
+read_as() { # profile file: as lib.sh's wrapper scenarios do, the emulator's path runs head
+	unshare -m --propagation private sh -c 'mount --bind /usr/bin/head "$1" && exec aa-exec -p "$2" -- "$1" -c 16 "$3"' sh "$EMULATOR" "$1" "$2" >/dev/null
+}
+confined_as() { # domain uuid
+	check_eq "QEMU of $1 runs as libvirt-$2 (enforce)" "$(label_of "$1")" "libvirt-$2 (enforce)"
+}
+# Our helper's log lines for one profile, the command it was run with.
+helper_calls() { # uuid
+	grep -F "profile=libvirt-$1 helper=" "$SYSLOG" 2>/dev/null | sed -E 's/.* helper="([^"]*)".*/\1/'
+}
+helper_call_count() { # uuid: calls by command, e.g. "-D:2, -c:3, -r -F:21"
+	helper_calls "$1" | sed -E 's/ (-[fF]) .*/ \1/' | sort | uniq -c | awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s:%s", sep, $0, n; sep = ", " }'
+}
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+no_denials_of() { # uuid: since the mark
+	! apparmor_lines_since_mark | grep -F 'apparmor="DENIED"' | grep -q "profile=\"libvirt-$1"
+}
+files_of() { cat "$(profile_file "$1").files" 2>/dev/null; }
+
+# The daemon under Debian's profile, libvirt's driver on.
+confine_libvirtd() {
+	stop_libvirtd
+	apparmor_parser -r /etc/apparmor.d/usr.sbin.libvirtd /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper || return 1
+	set_security_driver apparmor
+	start_libvirtd
+}
+
+U20=e2e00000-0000-4000-8000-000000000020 # reference, libvirt's own helper
+U21=e2e00000-0000-4000-8000-000000000021 # plain virsh define
+U22=e2e00000-0000-4000-8000-000000000022 # permissive daemon profile
+
+# ---------------------------------------------------------------------------
+stage reset
+reset_host_state
+write_config '{}'
+
+# libvirt's own path first, for the reference timing of the same start.
+stage libvirt-own
+LIBVIRT_HELPER_MAGIC=$(head -c 4 /usr/lib/libvirt/virt-aa-helper | tail -c 3)
+confine_libvirtd || say 'libvirtd did not start under its profile'
+make_guest ref $U20
+sed -i '/<emulator>/d' $IMAGES/ref/domain.xml
+virsh define $IMAGES/ref/domain.xml >/dev/null
+START_MS_LIBVIRT=()
+for i in 1 2 3; do
+	t0=$(now_ms)
+	virsh start ref >/dev/null 2>&1 || say "virsh start ref (libvirt's helper) failed"
+	START_MS_LIBVIRT+=($(($(now_ms) - t0)))
+	REF_LABEL=$(label_of ref)
+	virsh destroy ref >/dev/null 2>&1
+done
+virsh undefine ref >/dev/null 2>&1
+stop_libvirtd
+
+stage install
+cd "$E2E_CHECKOUT" || exit 1
+INSTALL_OUT=$(scripts/install --node /usr/bin/node 2>&1) || say "scripts/install failed: $INSTALL_OUT"
+stage libvirtd
+confine_libvirtd || say 'libvirtd did not start under its profile with our blocks'
+
+stage scenarios
+# ---------------------------------------------------------------------------
+begin_scenario driver-default "every domain runs in our profile through libvirt's driver: virt-install, a plain virsh define, no enrol step"
+fact 'libvirt helper, virsh start ms (3 starts)' "${START_MS_LIBVIRT[*]}"
+check_eq "before the install, libvirt's own helper (an ELF) is at its path" "$LIBVIRT_HELPER_MAGIC" 'ELF'
+check_eq "libvirt's own helper confined the reference guest" "$REF_LABEL" "libvirt-$U20 (enforce)"
+check 'our helper is at libvirt'"'"'s path' grep -q virt-aa-hook /usr/lib/libvirt/virt-aa-helper
+check "libvirt's own helper was diverted aside" bash -c 'dpkg-divert --list /usr/lib/libvirt/virt-aa-helper | grep -q virt-aa-helper.distrib'
+check_match 'libvirtd runs confined' "$(label_of_pid "$(cat /run/libvirtd.pid)")" '^(/usr/sbin/)?libvirtd \(enforce\)$'
+check_match 'virsh capabilities shows the apparmor secmodel' "$(virsh capabilities)" '<model>apparmor</model>'
+make_guest plain $U21
+# No <emulator>: libvirt fills in the one it finds, as for virt-install's domains.
+sed -i '/<emulator>/d' $IMAGES/plain/domain.xml
+check 'virsh define plain (no seclabel, no enrol)' virsh define $IMAGES/plain/domain.xml
+dmesg_mark
+START_MS_OURS=()
+for i in 1 2 3; do
+	t0=$(now_ms)
+	check "virsh start plain (#$i)" virsh start plain
+	START_MS_OURS+=($(($(now_ms) - t0)))
+	[[ $i == 3 ]] || virsh destroy plain >/dev/null 2>&1
+done
+fact 'our helper, virsh start ms (3 starts)' "${START_MS_OURS[*]}"
+ours=$(median "${START_MS_OURS[@]}") theirs=$(median "${START_MS_LIBVIRT[@]}")
+fact 'virsh start, median: ours / libvirt helper' "$ours ms / $theirs ms = $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2fx", a / b }')"
+confined_as plain $U21
+check_match 'the loaded profile is ours: it includes our abstraction' "$(cat "$(profile_file $U21)")" 'abstractions/virt-aa-hook/qemu'
+check_match "virsh dominfo says Security model: apparmor" "$(virsh dominfo plain)" 'Security model: *apparmor'
+check_match 'virsh dumpxml shows the seclabel' "$(virsh dumpxml plain)" "<seclabel type='dynamic' model='apparmor' relabel='yes'>"
+check 'the profile reads the disk' read_as "libvirt-$U21" $IMAGES/plain/top.qcow2
+check 'the profile reads the backing file' read_as "libvirt-$U21" $IMAGES/plain/base.qcow2
+check_not 'the profile cannot read /etc/shadow' read_as "libvirt-$U21" /etc/shadow
+check_match 'the hook left the domain to the driver' "$(hook_lines plain | grep 'event=prepare' | tail -n 1)" "mode=driver outcome=left to libvirt's AppArmor driver"
+check_match 'the started event saw QEMU confined' "$(hook_lines plain | grep 'event=started' | tail -n 1)" 'mode=driver .*outcome=confined'
+calls=$(helper_call_count $U21)
+fact 'helper calls (plain)' "$calls"
+check_match 'libvirt ran our helper with -c' "$calls" '(^|, )-c:'
+check_match 'libvirt ran our helper with -r -F' "$calls" '(^|, )-r -F:'
+check_match 'libvirt ran our helper with -D at each stop' "$calls" '(^|, )-D:2(,|$)'
+# virt-install, as an admin or a tool makes a VM: it leaves <emulator> unset.
+mkdir -p $IMAGES/vi
+qemu-img create -q -f qcow2 -b $IMAGES/plain/base.qcow2 -F qcow2 $IMAGES/vi/disk.qcow2
+check 'virt-install --import --noautoconsole' virt-install --connect qemu:///system --name vi --memory 64 --vcpus 1 --import --disk $IMAGES/vi/disk.qcow2,format=qcow2 --osinfo generic --network none --graphics none --noautoconsole --virt-type qemu --noreboot
+UVI=$(virsh domuuid vi 2>/dev/null | tr -d '[:space:]')
+wait_until 60 virsh domid vi
+confined_as vi "$UVI"
+check_match "virt-install's domain has our profile" "$(cat "$(profile_file "$UVI")")" 'abstractions/virt-aa-hook/qemu'
+check 'virsh destroy vi' virsh destroy vi
+check_not "vi's profile is unloaded after destroy (-D)" profile_loaded "libvirt-$UVI"
+check_not "vi's generated rules are removed" test -e "$(profile_file "$UVI").files"
+check 'no denial of our profiles since the start' no_denials_of $U21
+end_scenario
+
+# ---------------------------------------------------------------------------
+begin_scenario driver-hotplug 'attach-disk, detach-disk and change-media through libvirt: the profile grows and shrinks, /etc is refused with our line'
+for f in hot1 hot2; do qemu-img create -q -f qcow2 $IMAGES/plain/$f.qcow2 8M; done
+truncate -s 64K $IMAGES/plain/cd2.iso
+dmesg_mark
+check 'virsh attach-disk (virtio)' virsh attach-disk plain $IMAGES/plain/hot1.qcow2 vdb --subdriver qcow2 --live
+check_match 'the guest has vdb' "$(virsh domblklist plain)" "vdb +$IMAGES/plain/hot1.qcow2"
+check_match 'the profile grew: hot1' "$(files_of $U21)" "$IMAGES/plain/hot1.qcow2"
+check 'virsh attach-disk (USB)' virsh attach-disk plain $IMAGES/plain/hot2.qcow2 sdb --targetbus usb --subdriver qcow2 --live
+check_match 'the guest has sdb' "$(virsh domblklist plain)" "sdb +$IMAGES/plain/hot2.qcow2"
+check_match 'the profile grew: hot2' "$(files_of $U21)" "$IMAGES/plain/hot2.qcow2"
+check 'virsh detach-disk (USB)' virsh detach-disk plain sdb --live
+check 'the guest no longer has sdb' wait_until 30 bash -c "! virsh --connect qemu:///system domblklist plain | grep -q sdb"
+check 'the profile shrank: hot2 gone' wait_until 30 bash -c "! grep -q hot2 $(profile_file $U21).files"
+check_match 'the profile still has the attached hot1' "$(files_of $U21)" "$IMAGES/plain/hot1.qcow2"
+# A guest without an OS never acknowledges a virtio unplug (test-environment.md): libvirt says it detached, QEMU keeps the disk.
+check 'virsh detach-disk (virtio) is accepted' virsh detach-disk plain vdb --live
+check 'virsh change-media --eject' virsh change-media plain hdc --eject --live
+check 'virsh change-media --insert' virsh change-media plain hdc $IMAGES/plain/cd2.iso --insert --live
+check_match 'the guest has the new media' "$(virsh domblklist plain)" "hdc +$IMAGES/plain/cd2.iso"
+check_match 'the profile grew: cd2.iso' "$(files_of $U21)" "$IMAGES/plain/cd2.iso"
+check 'no denial of our profile during the hotplugs' no_denials_of $U21
+truncate -s 1M /etc/e2e-disk.img
+if out=$(virsh attach-disk plain /etc/e2e-disk.img vdd --live 2>&1); then
+	fail 'an attach of a disk under /etc is refused' "it was attached: $out"
+else
+	pass 'an attach of a disk under /etc is refused'
+fi
+check_match "virsh's error carries our line" "$out" 'virt-aa-hook: error: .*/etc/e2e-disk.img.*/etc is restricted'
+fact 'refused attach' "$out"
+check_not 'the refused disk is not in the profile' grep -q e2e-disk "$(profile_file $U21).files"
+fact 'helper calls (plain, after hotplug)' "$(helper_call_count $U21)"
+end_scenario
+
+# ---------------------------------------------------------------------------
+begin_scenario driver-blockjobs 'an external snapshot, an active block commit with pivot and a block pull through libvirt, no denial'
+dmesg_mark
+# Every disk the domain still has needs a spec: vdb may linger (see driver-hotplug).
+specs=(--diskspec vda,snapshot=external,file=$IMAGES/plain/snap1.qcow2 --diskspec hdc,snapshot=no)
+if virsh domblklist plain | grep -q '^ *vdb '; then specs+=(--diskspec vdb,snapshot=no); fi
+check 'virsh snapshot-create-as --disk-only' virsh snapshot-create-as plain snap1 --disk-only --no-metadata "${specs[@]}"
+check_match 'vda is now the overlay' "$(virsh domblklist plain)" "vda +$IMAGES/plain/snap1.qcow2"
+check_match 'the profile has the overlay' "$(files_of $U21)" "$IMAGES/plain/snap1.qcow2"
+check 'virsh blockcommit --active --shallow --pivot' virsh blockcommit plain vda --active --shallow --pivot --wait
+check_match 'vda is back on top.qcow2' "$(virsh domblklist plain)" "vda +$IMAGES/plain/top.qcow2"
+check 'virsh blockpull' virsh blockpull plain vda --wait
+check 'no denial of our profile during the block jobs' no_denials_of $U21
+fact 'helper calls (plain, after block jobs)' "$(helper_call_count $U21)"
+end_scenario
+
+# ---------------------------------------------------------------------------
+begin_scenario driver-save-restore 'virsh save/restore and managedsave/start: confined after each'
+check 'virsh save' virsh save plain $IMAGES/plain.save
+check_not 'the profile is unloaded while saved' profile_loaded "libvirt-$U21"
+check 'virsh restore' virsh restore $IMAGES/plain.save
+confined_as plain $U21
+check 'virsh managedsave' virsh managedsave plain
+check 'virsh start (from the managed save)' virsh start plain
+confined_as plain $U21
+fact 'helper calls (plain, after save and restore)' "$(helper_call_count $U21)"
+check 'virsh destroy plain' virsh destroy plain
+check_not 'the profile is unloaded after destroy' profile_loaded "libvirt-$U21"
+end_scenario
+
+# ---------------------------------------------------------------------------
+begin_scenario driver-permissive-daemon "a daemon its distribution ships unconfined: our permissive profile for it turns libvirt's driver, and with it our helper, on"
+stop_libvirtd
+apparmor_parser -R /etc/apparmor.d/usr.sbin.libvirtd
+check_not 'no libvirtd profile is loaded' profile_loaded libvirtd
+/usr/sbin/libvirtd -d
+if wait_until 20 virsh version; then fail 'unconfined, libvirtd refuses security_driver "apparmor"' 'it started'; stop_libvirtd; else pass 'unconfined, libvirtd refuses security_driver "apparmor"'; fi
+sed 's/@DAEMON@/libvirtd/g' "$E2E_CHECKOUT/apparmor.d/daemon/permissive" >/run/e2e-permissive-libvirtd
+check 'our permissive daemon profile loads' apparmor_parser -r /run/e2e-permissive-libvirtd
+check 'libvirtd starts under it with the AppArmor driver' start_libvirtd
+check_match 'libvirtd runs in the permissive profile' "$(label_of_pid "$(cat /run/libvirtd.pid)")" '^libvirtd \(enforce\)$'
+make_guest perm $U22
+sed -i '/<emulator>/d' $IMAGES/perm/domain.xml
+check 'virsh define perm' virsh define $IMAGES/perm/domain.xml
+check 'virsh start perm' virsh start perm
+confined_as perm $U22
+check_match 'its profile is ours' "$(cat "$(profile_file $U22)")" 'abstractions/virt-aa-hook/qemu'
+check_match 'our helper made it' "$(helper_call_count $U22)" '(^|, )-c:1(,|$)'
+check 'virsh destroy perm' virsh destroy perm
+end_scenario
+
+# ---------------------------------------------------------------------------
+begin_scenario driver-denials 'no AppArmor denial of a profile of ours beyond those provoked on purpose'
+expected='name="/etc/shadow"'
+ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook|virt-aa-helper)"'
+denied=$(apparmor_lines | grep -F 'apparmor="DENIED"')
+ours=$(grep -E "$ours_re" <<<"$denied")
+unexpected=$(printf '%s\n' "$ours" | grep -vE "$expected" | grep .)
+while IFS= read -r line; do [[ -z $line ]] || fact 'denial (of ours)' "$line"; done <<<"$ours"
+while IFS= read -r line; do [[ -z $line ]] || fact 'denial (other profile)' "$line"; done < <(grep -vE "$ours_re" <<<"$denied")
+check_eq 'no unexpected denial' "$unexpected" ''
+end_scenario
+
+finish_boot
