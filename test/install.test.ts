@@ -508,3 +508,18 @@ parserTest('the hook profile names the node of the shebang, and its local includ
   t.regex(expanded.stdout, /^\/srv\/site-extra\/\*\* r,$/m);
   t.is(compileStaged(staged, ['etc/apparmor.d/etc.libvirt.hooks.qemu']).status, 0);
 });
+
+parserTest('a daemon without a profile of its own gets our permissive one, which compiles; uninstall takes it away', (t) => {
+  const staged = stagedRoot();
+  fs.mkdirSync(staged.at('usr/sbin'), { recursive: true });
+  fs.writeFileSync(staged.at('usr/sbin/virtqemud'), '#!/bin/sh\n', { mode: 0o755 });
+  const out = ok(install(staged));
+  t.regex(out, /virtqemud had no AppArmor profile: ours/);
+  const profile = staged.at('etc/apparmor.d/virt-aa-hook.usr.sbin.virtqemud');
+  t.regex(fs.readFileSync(profile, 'utf8'), /^profile virtqemud \/usr\/sbin\/virtqemud flags=\(attach_disconnected\) \{$/m);
+  t.false(fs.existsSync(staged.at('etc/apparmor.d/virt-aa-hook.usr.sbin.libvirtd')), 'libvirtd has its distribution profile');
+  const run = compileStaged(staged, ['etc/apparmor.d/virt-aa-hook.usr.sbin.virtqemud']);
+  t.is(run.status, 0, `${run.stdout}${run.stderr}`);
+  ok(uninstall(staged));
+  t.false(fs.existsSync(profile));
+});
