@@ -4,6 +4,7 @@
 // apparmor_parser and cached, never loaded); everything else is real.
 
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkoutRoot } from '../helpers/apparmor-parser.ts';
@@ -19,6 +20,10 @@ const filesOf = (uuid: string): string => `${profileOf(uuid)}.files`;
 const guests: Guest[] = [];
 const saved = new Map<string, Buffer | undefined>();
 const timings = new Map<string, number[]>();
+const libvirtHelper = '/usr/lib/libvirt/virt-aa-helper';
+const divertedHelper = `${libvirtHelper}.distrib`;
+let libvirtHelperSha = '';
+const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 function define(name: string): Guest {
   const guest = defineGuest(name);
@@ -60,6 +65,7 @@ if (missing !== undefined) {
     fs.mkdirSync(path.dirname(hookPath), { recursive: true });
     fs.writeFileSync(hookPath, adminHook, { mode: 0o755 });
     writeConfig({});
+    libvirtHelperSha = sha256(libvirtHelper);
     must(path.join(checkoutRoot, 'scripts/install'), []);
     startDaemons();
   });
@@ -80,6 +86,52 @@ if (missing !== undefined) {
     t.not(fs.readFileSync(hookPath, 'utf8'), adminHook);
     const moved = fs.readdirSync(`${hookPath}.d`).map((f) => path.join(`${hookPath}.d`, f));
     t.true(moved.some((f) => fs.readFileSync(f, 'utf8') === adminHook), moved.join(', '));
+  });
+
+  test.serial("our virt-aa-helper replaces libvirt's through a dpkg diversion, and a libvirt package reinstall keeps it there", (t) => {
+    t.regex(fs.readFileSync(libvirtHelper, 'utf8').split('\n')[0] ?? '', /^#!\/.*node$/);
+    t.regex(must('dpkg-divert', ['--list', libvirtHelper]), new RegExp(`local diversion of ${libvirtHelper} to ${divertedHelper}`));
+    t.is(sha256(divertedHelper), libvirtHelperSha, "libvirt's own helper, byte for byte, aside");
+    // What a libvirt upgrade does: dpkg unpacks the package's helper again.
+    const version = must('dpkg-query', ['-W', '-f=${Version}', 'libvirt-daemon']).trim();
+    const cached = `/var/cache/apt/archives/libvirt-daemon_${version.replace(':', '%3a')}_amd64.deb`;
+    const deb = fs.existsSync(cached) ? cached : path.join(imageDir, `libvirt-daemon_${version}.deb`);
+    if (deb !== cached) {
+      fs.mkdirSync(imageDir, { recursive: true });
+      must('sh', ['-c', `cd '${imageDir}' && apt-get download 'libvirt-daemon=${version}' && mv libvirt-daemon_*.deb '${deb}'`]);
+    }
+    const reinstall = run('dpkg', ['-i', deb], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    t.is(reinstall.code, 0, reinstall.stderr);
+    t.regex(fs.readFileSync(libvirtHelper, 'utf8'), /virt-aa-hook/, 'ours is still at libvirt\'s path');
+    t.is(sha256(divertedHelper), libvirtHelperSha, "the package's helper went aside again");
+  });
+
+  test.serial("libvirt's helper command line against the installed helper: create, append, delete; LXC goes to libvirt's own", (t) => {
+    const guest = define('vah-it-helper');
+    const xml = mustVirsh('dumpxml', '--', guest.uuid);
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LIBVIRT_LOG_OUTPUTS: '3:stderr' };
+    const helper = (...args: string[]): ReturnType<typeof run> => run(libvirtHelper, args, { input: xml, env });
+    const profile = `libvirt-${guest.uuid}`;
+    const created = helper('-c', '-u', profile);
+    t.is(created.code, 0, created.stderr);
+    t.regex(fs.readFileSync(profileOf(guest.uuid), 'utf8'), /abstractions\/virt-aa-hook\/qemu/);
+    t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(`"${guest.top}" rwk,`));
+    const hot = path.join(imageDir, 'vah-it-helper-hot.qcow2');
+    t.is(helper('-r', '-u', profile, '-F', hot).code, 0);
+    t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(`"${hot}" rwk,`));
+    const refused = helper('-r', '-u', profile, '-F', '/etc/shadow');
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /^virt-aa-hook: error: domain 'vah-it-helper', libvirt, path "\/etc\/shadow": refusing to grant rwk access .*: \/etc is restricted\n$/);
+    t.is(helper('-D', '-u', profile).code, 0);
+    t.false(fs.existsSync(filesOf(guest.uuid)));
+    t.false(fs.existsSync(profileOf(guest.uuid)));
+    t.true(logSince(0).includes(`profile=${profile} helper="-D"`), 'each call is logged');
+    // An LXC domain is libvirt's own helper's: in dry run it prints its rules and writes nothing.
+    const lxc = `<domain type='lxc'><name>vah-it-lxc</name><uuid>${guest.uuid}</uuid><memory>65536</memory><os><type>exe</type><init>/sbin/init</init></os><devices/></domain>`;
+    const passed = run(libvirtHelper, ['-d', '-c', '-u', profile], { input: lxc, env });
+    t.is(passed.code, 0, passed.stderr);
+    t.regex(passed.stderr, /virt-aa-helper:/);
+    t.true(logSince(0).includes(`outcome=passed to ${divertedHelper} (domain type 'lxc' is not one virt-aa-hook confines) exit=0`));
   });
 
   test.serial('define, enroll, start and destroy: the profile is written and compiled at prepare and gone after release', (t) => {
@@ -278,6 +330,9 @@ if (missing !== undefined) {
     for (const guest of guests.splice(0)) removeGuest(guest);
     must(path.join(checkoutRoot, 'scripts/uninstall'), []);
     t.is(fs.readFileSync(hookPath, 'utf8'), adminHook);
+    t.is(sha256(libvirtHelper), libvirtHelperSha, "libvirt's own helper is back, byte for byte");
+    t.false(fs.existsSync(divertedHelper));
+    t.is(must('dpkg-divert', ['--list', libvirtHelper]).trim(), '', 'no diversion left');
     startDaemons();
     const guest = define('vah-it-after-uninstall');
     fs.rmSync(adminHookLog, { force: true });
