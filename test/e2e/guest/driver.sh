@@ -31,9 +31,11 @@ no_denials_of() { # uuid: since the mark
 }
 files_of() { cat "$(profile_file "$1").files" 2>/dev/null; }
 
-# The daemon under Debian's profile, libvirt's driver on.
+# The daemon under Debian's profile, libvirt's driver on. Its log keeps what
+# it ran and what those programs printed (virt-aa-helper's stderr among it).
 confine_libvirtd() {
 	stop_libvirtd
+	grep -q '^log_outputs' /etc/libvirt/libvirtd.conf || printf 'log_filters="1:util.command 1:security 4:*"\nlog_outputs="1:file:/var/log/libvirt/libvirtd-e2e.log"\n' >>/etc/libvirt/libvirtd.conf
 	apparmor_parser -r /etc/apparmor.d/usr.sbin.libvirtd /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper || return 1
 	set_security_driver apparmor
 	start_libvirtd
@@ -222,4 +224,5 @@ while IFS= read -r line; do [[ -z $line ]] || fact 'denial (other profile)' "$li
 check_eq 'no unexpected denial' "$unexpected" ''
 end_scenario
 
+cp /var/log/libvirt/libvirtd-e2e.log "$E2E_RUN/libvirtd.log" 2>/dev/null
 finish_boot
