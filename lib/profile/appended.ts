@@ -28,12 +28,12 @@ export function appendedText(append: AppendedPath): string {
   return append.subtree ? `${append.path}/{,**}` : append.path;
 }
 
+/** Why such a rule is there, in the rules file and in an error: no device of the XML asked, libvirt did. */
+const appendedReason = reason('libvirt at run time', 'path added with virt-aa-helper -F');
+
 /** libvirt's helper grants every appended path `rwk`; so does ours, after the same checks as any XML path. */
 export function appendedAccesses(appends: readonly AppendedPath[]): readonly PathAccess[] {
-  return appends.flatMap((append) => {
-    const why = reason('libvirt', `added at run time (virt-aa-helper -F ${appendedText(append)})`);
-    return append.subtree ? treeAccess(append.path, 'rwk', why) : [fileAccess(append.path, 'rwk', why)];
-  });
+  return appends.flatMap((append) => (append.subtree ? treeAccess(append.path, 'rwk', appendedReason) : [fileAccess(append.path, 'rwk', appendedReason)]));
 }
 
 function under(path: string, dir: string): boolean {

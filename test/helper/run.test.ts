@@ -43,10 +43,10 @@ test('-r -F adds a hotplugged disk through our policy; /etc/shadow is refused wi
   const added = helper(env, `-r -u ${profile} -F /srv/vms/hot.qcow2`, driverXml(env));
   t.is(added.exitCode, 0, added.stderr.join('\n'));
   const files = fs.readFileSync(env.filesFile(uuid), 'utf8');
-  t.regex(files, /# libvirt: added at run time \(virt-aa-helper -F \/srv\/vms\/hot\.qcow2\)\n"\/srv\/vms\/hot\.qcow2" rwk,/);
+  t.regex(files, /# libvirt at run time: path added with virt-aa-helper -F\n"\/srv\/vms\/hot\.qcow2" rwk,/);
   const refused = helper(env, `-r -u ${profile} -F /etc/shadow`, driverXml(env));
   t.is(refused.exitCode, 1);
-  t.deepEqual(refused.stderr, [`virt-aa-hook: error: domain 'web-01', libvirt, path "/etc/shadow": refusing to grant rwk access for the added at run time (virt-aa-helper -F /etc/shadow): /etc is restricted`]);
+  t.deepEqual(refused.stderr, [`virt-aa-hook: error: domain 'web-01', libvirt at run time, path "/etc/shadow": refusing to grant rwk access for the path added with virt-aa-helper -F: /etc is restricted`]);
   t.is(fs.readFileSync(env.filesFile(uuid), 'utf8'), files);
   t.deepEqual(readState(env.config.paths.stateDir, uuid)?.appended, [{ path: '/srv/vms/hot.qcow2', subtree: false }]);
 });

@@ -121,7 +121,7 @@ if (missing !== undefined) {
     t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(`"${hot}" rwk,`));
     const refused = helper('-r', '-u', profile, '-F', '/etc/shadow');
     t.is(refused.code, 1);
-    t.regex(refused.stderr, /^virt-aa-hook: error: domain 'vah-it-helper', libvirt, path "\/etc\/shadow": refusing to grant rwk access .*: \/etc is restricted\n$/);
+    t.regex(refused.stderr, /^virt-aa-hook: error: domain 'vah-it-helper', libvirt at run time, path "\/etc\/shadow": refusing to grant rwk access .*: \/etc is restricted\n$/);
     t.is(helper('-D', '-u', profile).code, 0);
     t.false(fs.existsSync(filesOf(guest.uuid)));
     t.false(fs.existsSync(profileOf(guest.uuid)));
