@@ -8,6 +8,7 @@ import { synthesizeProfile } from './generate.ts';
 import type { HostFs } from './host/host-fs.ts';
 import { filesText, installProfile, type InstallResult, type StoreContext } from './profile-files.ts';
 import type { Profile } from './profile/synthesize.ts';
+import { isWrapperPath, wrappedEmulator } from './wrapper.ts';
 
 export interface ApplyDeps {
   readonly config: Config;
@@ -19,7 +20,9 @@ export interface ApplyDeps {
 
 export function renderDomainRules(domain: Domain, deps: Pick<ApplyDeps, 'config' | 'fs'>): { readonly profile: Profile; readonly text: string } {
   const { config } = deps;
-  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } });
+  // QEMU is the real emulator our wrapper execs into the profile: that is the binary the profile runs.
+  const wrapped = domain.emulator !== undefined && isWrapperPath(domain.emulator, config.paths) ? wrappedEmulator(deps.fs.readText(domain.emulator) ?? '') : undefined;
+  const profile = synthesizeProfile(wrapped === undefined ? domain : { ...domain, emulator: wrapped }, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } });
   const key = config.domains[domain.uuid] !== undefined ? domain.uuid : domain.name;
   return { profile, text: filesText(profile, domainSettings(config, domain.name, domain.uuid), key) };
 }

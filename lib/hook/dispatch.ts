@@ -3,7 +3,7 @@
 // stdout of migrate and restore as replacement XML) and tests read outcomes.
 
 import { applyProfile } from '../apply-profile.ts';
-import type { Config } from '../config.ts';
+import { domainSettings, type Config } from '../config.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, describeError } from '../errors.ts';
@@ -12,7 +12,8 @@ import { hasPlaceholder, removeProfile, type StoreContext } from '../profile-fil
 import { profileName } from '../profile/synthesize.ts';
 import { readState } from '../apparmor/state.ts';
 import { exitCodeFor } from '../cli/exit.ts';
-import { confinementOf, type Confinement } from './confinement.ts';
+import { confinementOf, contradictionReason, unconfinedReason, type Confinement } from './confinement.ts';
+import { incomingWithWrapper } from './incoming.ts';
 import { describeEvent, type HookEvent } from './event.ts';
 import type { DriverFacts } from './libvirt-driver.ts';
 
@@ -63,6 +64,11 @@ export function eventFailed(event: HookEvent, error: unknown): HookOutcome {
   return mustNotFail(event) ? { ...outcome, exitCode: 0 } : outcome;
 }
 
+/** An event from a daemon that is not root (qemu:///session): none of our business, never a failure. */
+export function unprivileged(event: HookEvent): HookOutcome {
+  return ok(`${logPrefix(event, undefined)} outcome=ignored (an unprivileged libvirt daemon, e.g. qemu:///session: its guests run unconfined)`);
+}
+
 export function isLoadedIn(deps: Pick<HookDeps, 'config' | 'loadedProfiles'>): (name: string) => boolean {
   return (name) => deps.config.loader === 'compile-only' || deps.loadedProfiles().has(name);
 }
@@ -72,13 +78,16 @@ function ensureProfile(event: HookEvent, domain: Domain, confinement: Confinemen
   const prefix = logPrefix(event, domain);
   const { config } = deps;
   if (confinement.kind === 'libvirt-dynamic') return ok(`${prefix} outcome=left to libvirt's AppArmor driver`);
+  if (confinement.kind === 'unconfined-by-choice') return ok(`${prefix} outcome=unconfined (by choice: "confine": false)`);
   if (confinement.kind === 'unenrolled') {
-    const advice = `run 'virt-aa-hook enroll ${domain.name}'`;
     if (config.policy === 'require' && event.op !== 'reconnect') {
-      return fail(new DomainRefusedError(`refusing to start an unconfined domain: it is not enrolled and the configuration requires confinement (${advice})`, { domain: domain.name }), prefix);
+      return fail(new DomainRefusedError(`refusing to start it unconfined (the configuration requires confinement): ${unconfinedReason(domain)}`, { domain: domain.name }), prefix);
     }
-    const warning = `virt-aa-hook: warning: domain '${domain.name}' runs unconfined: it is not enrolled (${advice})`;
+    const warning = `virt-aa-hook: warning: domain '${domain.name}' runs unconfined: ${unconfinedReason(domain)}`;
     return ok(`${prefix} outcome=unconfined (not enrolled)`, [warning]);
+  }
+  if (confinement.kind === 'wrapper' && !domainSettings(config, domain.name, domain.uuid).confine && event.op !== 'reconnect') {
+    return fail(new DomainRefusedError(`refusing to start it: ${contradictionReason(domain)}`, { domain: domain.name }), prefix);
   }
   if (config.loader === 'kernel') {
     const status = deps.appArmor();
@@ -138,9 +147,15 @@ export function dispatch(event: HookEvent, xml: string, deps: HookDeps): HookOut
     switch (event.op) {
       case 'prepare':
       case 'start':
-      case 'migrate':
-      case 'restore':
         return ensureProfile(event, domain, confinement, deps);
+      case 'migrate':
+      case 'restore': {
+        // An incoming domain naming a real emulator we wrap gets the wrapper: the only XML we print.
+        const incoming = incomingWithWrapper(xml, domain, confinement, deps);
+        if (incoming === undefined) return ensureProfile(event, domain, confinement, deps);
+        const outcome = ensureProfile(event, incoming.domain, { kind: 'wrapper' }, deps);
+        return outcome.exitCode === 0 ? { ...outcome, stdout: incoming.xml, log: `${outcome.log} emulator=${JSON.stringify(incoming.domain.emulator)}` } : outcome;
+      }
       case 'reconnect': {
         // A failing reconnect hook makes libvirt kill the running domain: never fail.
         const outcome = ensureProfile(event, domain, confinement, deps);

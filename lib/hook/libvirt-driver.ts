@@ -3,6 +3,7 @@
 // libvirt's driver only enables itself when the daemon is confined, and then
 // labels every domain without a seclabel unless qemu.conf says otherwise.
 
+import type { Config } from '../config.ts';
 import type { Domain } from '../domain/types.ts';
 import type { HostFs } from '../host/host-fs.ts';
 
@@ -28,6 +29,11 @@ export function libvirtDriverIsActive(facts: DriverFacts): boolean {
   const driver = facts.qemuConf === undefined ? undefined : qemuConfValue(facts.qemuConf, 'security_driver');
   const allowsAppArmor = driver === undefined || driver.includes('apparmor');
   return confined && allowsAppArmor;
+}
+
+/** Whether libvirt's driver is active here: as the configuration says, or (auto) as the host shows; facts are read only for auto. */
+export function driverIsActive(config: Pick<Config, 'libvirtDriver'>, facts: () => DriverFacts): boolean {
+  return config.libvirtDriver === 'auto' ? libvirtDriverIsActive(facts()) : config.libvirtDriver === 'active';
 }
 
 /** Whether libvirt's dynamic AppArmor labelling applies to this domain. */
