@@ -48,7 +48,11 @@ function sysvBlock(emulatorDir: string, marker: string): string {
 export function withoutSysvBlock(text: string): string {
   const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const block = new RegExp(`(\\n)?(${escaped(beginAfterNewline)}|${escaped(begin)})\\n[\\s\\S]*?^${escaped(end)}(?:\\n|$)`, 'm');
-  return text.replace(block, (_whole, newline: string | undefined, marker: string) => (marker === beginAfterNewline || newline === undefined ? '' : '\n'));
+  return text.replace(block, (whole: string, newline: string | undefined, marker: string, offset: number) => {
+    const atEnd = offset + whole.length === text.length;
+    // The newline added before the block goes with it, unless lines were added after it since.
+    return newline === undefined || (marker === beginAfterNewline && atEnd) ? '' : '\n';
+  });
 }
 
 /** The file's text with our block, replaced in place or appended; the rest is kept byte for byte. */

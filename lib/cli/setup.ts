@@ -220,7 +220,7 @@ export function runHostSetup(config: Config, driverFacts: () => DriverFacts, opt
     io.stdout(`${verbs[change.kind][options.dryRun ? 1 : 0]} ${options.root}${change.path}: ${change.why}\n`);
   }
   const pathChanged = changes.some((c) => c.kind !== 'touch' && c.daemonPath);
-  if (pathChanged && !options.remove) restartDaemons(config, options, facts.systemd, io, run);
+  if (pathChanged) restartDaemons(config, options, facts.systemd, io, run);
   return pathChanged;
 }
 
