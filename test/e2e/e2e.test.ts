@@ -1,7 +1,7 @@
 // End to end, in a kernel that enforces AppArmor: boots Debian's kernel under
 // TCG on this host's own root (read-only 9p + tmpfs overlay), installs the
 // built project inside with scripts/install, and runs the scenarios of
-// guest/apparmor.sh (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
+// guest/apparmor.sh and guest/wrapper.sh (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
 // against the host's real libvirtd, QEMU and apparmor_parser. The guest
 // writes results to a shared folder; every assertion is made here.
 //
@@ -42,6 +42,16 @@ const boots: readonly Boot[] = [
     scenarios: ['wrapper-mode', 'save-restore-restart', 'hotplug', 'not-enrolled', 'migration', 'libvirt-mode', 'denials'],
     timeoutMs: 15 * 60_000,
   },
+  {
+    name: 'wrapper',
+    script: 'test/e2e/guest/wrapper.sh',
+    appArmor: true,
+    // Its migration scenario runs beside the others.
+    cpus: 2,
+    background: false,
+    scenarios: ['wrapper-default', 'wrapper-clone', 'wrapper-explicit-emulator', 'wrapper-migrate-in', 'wrapper-hotplug-hint', 'session-unconfined'],
+    timeoutMs: 20 * 60_000,
+  },
   { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, cpus: 1, background: true, scenarios: ['apparmor-off'], timeoutMs: 6 * 60_000 },
 ];
 
@@ -80,7 +90,7 @@ function missingPrerequisite(kernel: Kernel | undefined): string | undefined {
   if (kernel === undefined) return 'no /boot/vmlinuz-* with its modules: apt-get install linux-image-amd64';
   if (!kernelHasAppArmor(kernel)) return `kernel ${kernel.version} is built without AppArmor`;
   if (!isStaticElf(busybox)) return `${busybox} is missing or not statically linked: apt-get install busybox-static`;
-  for (const command of ['qemu-system-x86_64', 'qemu-img', 'libvirtd', 'virtlogd', 'virsh', 'apparmor_parser', 'aa-exec', 'nsenter', 'unshare', 'logger']) {
+  for (const command of ['qemu-system-x86_64', 'qemu-img', 'libvirtd', 'virtlogd', 'virsh', 'apparmor_parser', 'aa-exec', 'nsenter', 'unshare', 'logger', 'virt-install', 'virt-clone', 'runuser', 'useradd']) {
     if (!onPath(command)) return `${command} is not installed (the guest runs the host's own programs): see .ci/run`;
   }
   if (/\s/.test(checkoutRoot)) return `the checkout path ${JSON.stringify(checkoutRoot)} has white space, which the kernel command line cannot carry`;

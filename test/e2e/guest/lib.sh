@@ -156,9 +156,13 @@ reset_host_state() {
 	rm -rf /usr/lib/virt-aa-hook /usr/sbin/virt-aa-hook /var/lib/virt-aa-hook /var/cache/apparmor/virt-aa-hook /etc/virt-aa-hook \
 		/etc/apparmor.d/virt-aa-hook /etc/apparmor.d/abstractions/virt-aa-hook /etc/apparmor.d/etc.libvirt.hooks.qemu \
 		/etc/apparmor.d/local/etc.libvirt.hooks.qemu /etc/systemd/system/virt-aa-hook-sync.service
-	rm -f /usr/lib/libvirt/virt-aa-hook.* /etc/apparmor.d/libvirt/libvirt-* /etc/apparmor.d/libvirt/.libvirt-*
+	rm -f /usr/lib/libvirt/virt-aa-hook.* /etc/apparmor.d/libvirt/libvirt-* /etc/apparmor.d/libvirt/.libvirt-* \
+		/etc/systemd/system/{libvirtd,virtqemud}.service.d/virt-aa-hook-path.conf /etc/apt/apt.conf.d/90virt-aa-hook
 	if [[ -f /etc/apparmor.d/local/usr.sbin.libvirtd ]]; then
 		sed -i '/^# BEGIN virt-aa-hook$/,/^# END virt-aa-hook$/d' /etc/apparmor.d/local/usr.sbin.libvirtd
+	fi
+	if [[ -f /etc/default/libvirtd ]]; then
+		sed -i '/^# BEGIN virt-aa-hook PATH/,/^# END virt-aa-hook PATH$/d' /etc/default/libvirtd
 	fi
 	fresh_tree /var/lib/libvirt
 	fresh_tree /var/log
@@ -169,15 +173,21 @@ reset_host_state() {
 }
 
 # The stages every boot starts with: a host state of its own, our installer
-# (what it printed goes to INSTALL_OUT), the default configuration, and
-# libvirtd without a security driver.
-INSTALL_OUT=
+# (what it printed goes to INSTALL_OUT, the configuration it wrote to
+# INSTALLED_CONFIG), the default configuration, and libvirtd without a
+# security driver. With DAEMON_PATH_FROM_DROPIN=1, libvirtd gets the PATH our
+# drop-in declares (see start_libvirtd).
+INSTALL_OUT= INSTALLED_CONFIG= LIBVIRTD_PATH=
 prepare_host() {
 	stage reset
 	reset_host_state
 	stage install
 	cd "$E2E_CHECKOUT" || return 1
 	INSTALL_OUT=$(scripts/install --node /usr/bin/node 2>&1) || { say "scripts/install failed: $INSTALL_OUT"; return 1; }
+	INSTALLED_CONFIG=$(cat /etc/virt-aa-hook/config.json 2>/dev/null)
+	if [[ ${DAEMON_PATH_FROM_DROPIN:-0} == 1 ]]; then
+		LIBVIRTD_PATH=$(dropin_path) || { say "the installer wrote no PATH drop-in"; return 1; }
+	fi
 	write_config '{}'
 	set_security_driver none
 	stage libvirtd
@@ -234,9 +244,25 @@ power_off() {
 
 virsh() { command virsh --connect qemu:///system "$@"; }
 
+# The PATH our drop-in declares: the guest runs no systemd, so the installer
+# wrote it where Debian's sysv init script of libvirtd reads it,
+# /etc/default/libvirtd (a systemd drop-in is read first, should there be one).
+dropin_path() {
+	local file line
+	for file in /etc/systemd/system/libvirtd.service.d/virt-aa-hook-path.conf /etc/default/libvirtd; do
+		line=$(sed -n '/virt-aa-hook/,$ s/^\(Environment=\)\{0,1\}PATH=//p' "$file" 2>/dev/null | head -n 1)
+		if [[ -n $line ]]; then
+			printf '%s\n' "$line"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# libvirtd as its init would start it: with LIBVIRTD_PATH (from our drop-in) when set.
 start_libvirtd() {
 	pgrep -x virtlogd >/dev/null || virtlogd -d
-	/usr/sbin/libvirtd -d
+	PATH=${LIBVIRTD_PATH:-$PATH} /usr/sbin/libvirtd -d
 	wait_until 120 test -S /run/libvirt/libvirt-sock && wait_until 60 virsh version
 }
 
