@@ -131,12 +131,17 @@ if (missing !== undefined) {
   });
 
   test.serial('what the wrapper adds to a capability probe, measured', (t) => {
+    // A QEMU of its own, so that the host's is not touched for every probe. Debian's
+    // QEMU is relocatable: it finds its modules and firmware relative to its own
+    // directory, so the copy gets lib/ and share/ beside it.
     const dir = path.join(imageDir, 'probe');
-    fs.mkdirSync(dir, { recursive: true });
-    const copy = path.join(dir, 'qemu-system-x86_64');
+    fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    for (const tree of ['lib', 'share']) if (!fs.existsSync(path.join(dir, tree))) fs.symlinkSync(`/usr/${tree}`, path.join(dir, tree));
+    const copy = path.join(dir, 'bin', 'qemu-system-x86_64');
     fs.copyFileSync(realEmulator, copy);
     fs.chmodSync(copy, 0o755);
-    const probeWrapper = path.join(dir, 'wrapper-qemu-system-x86_64');
+    const probeWrapper = path.join(dir, 'wrapper', 'qemu-system-x86_64');
+    fs.mkdirSync(path.dirname(probeWrapper), { recursive: true });
     fs.writeFileSync(probeWrapper, renderWrapper(fs.readFileSync(path.join(checkoutRoot, 'scripts/qemu-wrapper'), 'utf8'), copy), { mode: 0o755 });
     const probe = (binary: string): number => {
       // A new ctime makes libvirt probe again.

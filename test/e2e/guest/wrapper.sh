@@ -137,9 +137,14 @@ check_eq 'its QEMU is unconfined' "$(label_of free)" unconfined
 check_match 'the hook logged that it was chosen' "$(hook_lines free | grep 'event=prepare')" 'outcome=unconfined \(by choice: "confine": false\)'
 check 'virsh destroy free' virsh destroy free
 write_config "$INSTALLED_CONFIG"
-# An emulator outside the daemon's PATH: a wrapper at its own path, below by-path/.
+# An emulator outside the daemon's PATH: a wrapper at its own path, below
+# by-path/. A build in /opt of its own: Debian's QEMU is relocatable (it
+# finds modules and firmware relative to its directory), so lib/ and share/
+# go beside the copy.
 mkdir -p /opt/qemu/bin
 cp /usr/bin/qemu-system-x86_64 /opt/qemu/bin/qemu-system-x86_64
+ln -s /usr/lib /opt/qemu/lib
+ln -s /usr/share /opt/qemu/share
 make_guest optq $U_OPT
 sed -i 's|<emulator>.*</emulator>|<emulator>/opt/qemu/bin/qemu-system-x86_64</emulator>|' $IMAGES/optq/domain.xml
 check 'virsh define optq (emulator /opt/qemu/bin/qemu-system-x86_64)' virsh define $IMAGES/optq/domain.xml
