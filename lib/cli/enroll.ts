@@ -149,8 +149,7 @@ export function runEnroll(args: EnrollArgs, io: CliIo): number {
       io.stdout(`domain '${domain.name}': would enroll: ${change}\n`);
       return;
     }
-    if (ensureWrapper(context, plan.real) !== plan.to) throw new DomainRefusedError(`the wrapper of ${plan.real} moved while enrolling`, { domain: domain.name });
-    defineXml(context, enrollDomainXml(xml, 'wrapper', plan.to));
+    defineXml(context, enrollDomainXml(xml, 'wrapper', ensureWrapper(context, plan.real)));
     io.stdout(`domain '${domain.name}': enrolled (profile libvirt-${domain.uuid}): ${change}; it takes effect at the domain's next start\n`);
   });
 }
