@@ -119,8 +119,9 @@ fact() { # key value: for the host to assert on
 
 # A pause without a process: read from a pipe nobody writes to, until the
 # timeout. Under TCG a polling loop that execs sleep (and date) burns the CPU
-# the daemons it waits for need.
-exec {NAP_FD}<> <(:)
+# the daemons it waits for need. Opened by boot_basics: process substitution
+# needs /dev/fd, which PID 1 of the guest has only from there on.
+NAP_FD=
 nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
 wait_until() { # seconds command...
 	local deadline=$((EPOCHSECONDS + $1))
@@ -222,6 +223,7 @@ boot_basics() {
 	[[ -e /dev/stdin ]] || ln -s /proc/self/fd/0 /dev/stdin
 	[[ -e /dev/stdout ]] || ln -s /proc/self/fd/1 /dev/stdout
 	[[ -e /dev/stderr ]] || ln -s /proc/self/fd/2 /dev/stderr
+	exec {NAP_FD}<> <(:)
 	ip link set lo up
 	hostname e2e-guest
 	# Audit records reach the kernel log through printk, which drops bursts
