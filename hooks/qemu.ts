@@ -3,7 +3,7 @@
 // the bare minimum of imports (no yargs): every domain start waits for it.
 
 import { loadConfig } from '../lib/config.ts';
-import { dispatch, eventFailed, type HookOutcome } from '../lib/hook/dispatch.ts';
+import { dispatch, eventFailed, unprivileged, type HookOutcome } from '../lib/hook/dispatch.ts';
 import { hookDeps } from '../lib/hook/deps.ts';
 import { parseHookArgv } from '../lib/hook/event.ts';
 import { writeLog } from '../lib/log.ts';
@@ -12,6 +12,16 @@ import { processLabel } from '../lib/apparmor/status.ts';
 
 function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
   const event = parseHookArgv(argv);
+  // A qemu:///session daemon runs this same hook as its user, who may load no
+  // profile: its guests start as before, unconfined, whatever the policy.
+  if (process.getuid?.() !== 0) {
+    try {
+      readDomainXml('-');
+    } catch {
+      // Read only so that libvirt never writes into a closed pipe.
+    }
+    return { ...unprivileged(event), logFile: null };
+  }
   try {
     const config = loadConfig();
     // stdin is read even when unused, so libvirt never writes into a closed pipe.

@@ -17,6 +17,8 @@ export interface DomainSettings {
   readonly rules: readonly string[];
   /** Load this domain's profile in complain mode: denials are logged, not enforced. */
   readonly complain: boolean;
+  /** false: the domain may run unconfined, by the admin's choice, even under the "require" policy. */
+  readonly confine: boolean;
 }
 
 export interface Paths {
@@ -26,8 +28,18 @@ export interface Paths {
   readonly runDir: string;
   readonly apparmorParser: string;
   readonly securityfs: string;
-  /** Where `enroll --mode wrapper` puts emulator wrappers; a confined libvirtd may only exec from some places. */
+  /** Where the per-domain wrappers of earlier versions (`virt-aa-hook.<emulator>`) are: still recognised, and `enroll --all` moves their domains on. */
   readonly wrapperDir: string;
+  /**
+   * The emulator wrappers, named exactly like the emulators (`qemu-system-x86_64`),
+   * first in the libvirt daemon's PATH; wrappers of emulators elsewhere go below
+   * `by-path/`, which no PATH lookup searches.
+   */
+  readonly emulatorDir: string;
+  /** Where systemd reads unit drop-ins: the daemons' PATH drop-ins go in `<unit>.d/` below it. */
+  readonly systemdDir: string;
+  /** The file Debian's sysv init script of libvirtd sources (hosts without systemd): gets the PATH line. */
+  readonly sysvDefaults: string;
   /** Extra include directories for apparmor_parser (-I). */
   readonly includeDirs: readonly string[];
   /** A kernel features file for compiling without an AppArmor kernel (-M); null: the running kernel's. */
@@ -66,6 +78,9 @@ export const defaultPaths: Paths = {
   apparmorParser: '/sbin/apparmor_parser',
   securityfs: '/sys/kernel/security/apparmor',
   wrapperDir: '/usr/lib/libvirt',
+  emulatorDir: '/usr/lib/virt-aa-hook/emulators',
+  systemdDir: '/etc/systemd/system',
+  sysvDefaults: '/etc/default/libvirtd',
   includeDirs: [],
   featuresFile: null,
   libvirtConfigDir: '/etc/libvirt',
@@ -174,8 +189,15 @@ export function parseConfig(text: string, file = defaultConfigPath): Config {
     layout: { ...defaultLayout, ...Object.fromEntries(layoutKeys.filter((k) => layout[k] !== undefined).map((k) => [k, reader.absolutePath(layout[k], `layout.${k}`, '')])) },
     domains: Object.fromEntries(
       Object.entries(domains).map(([key, value]) => {
-        const entry = reader.object(value, `domains.${key}`, ['rules', 'complain']);
-        return [key, { rules: reader.list(entry['rules'], `domains.${key}.rules`, (v, k) => reader.rule(v, k)), complain: reader.boolean(entry['complain'], `domains.${key}.complain`, false) }];
+        const entry = reader.object(value, `domains.${key}`, ['rules', 'complain', 'confine']);
+        return [
+          key,
+          {
+            rules: reader.list(entry['rules'], `domains.${key}.rules`, (v, k) => reader.rule(v, k)),
+            complain: reader.boolean(entry['complain'], `domains.${key}.complain`, false),
+            confine: reader.boolean(entry['confine'], `domains.${key}.confine`, true),
+          },
+        ];
       }),
     ),
   };
@@ -201,5 +223,12 @@ export function settingsKey(config: Config, name: string, uuid: string): string 
 /** A domain's settings, looked up by UUID first, then by name. */
 export function domainSettings(config: Config, name: string, uuid: string): DomainSettings {
   const key = settingsKey(config, name, uuid);
-  return (key === undefined ? undefined : config.domains[key]) ?? { rules: [], complain: false };
+  return (key === undefined ? undefined : config.domains[key]) ?? { rules: [], complain: false, confine: true };
 }
+
+/**
+ * What a fresh install writes to the configuration file when there is none
+ * (and no earlier install): confinement required. The code's own default
+ * stays "warn", so an upgraded host keeps doing what it did.
+ */
+export const freshInstallConfigText = `${JSON.stringify({ policy: 'require' } satisfies { readonly policy: Config['policy'] }, null, 2)}\n`;

@@ -19,6 +19,7 @@ import { appendedAccesses, type AppendedPath } from './profile/appended.ts';
 import { renderRules } from './profile/render.ts';
 import { profileName, type Profile } from './profile/synthesize.ts';
 import { fillTemplate } from './profile/template.ts';
+import { isWrapperPath, wrappedEmulator } from './wrapper.ts';
 
 export interface ProfilePaths {
   readonly profile: string;
@@ -79,7 +80,10 @@ export function placeholderText(uuid: string): string {
 /** The `.files` text: the rules synthesized from the XML and libvirt's appends, plus the configuration's own rules for this domain. */
 export function renderDomainRules(domain: Domain, deps: Pick<StoreDeps, 'config' | 'fs'>, appended: readonly AppendedPath[] = []): { readonly profile: Profile; readonly text: string } {
   const { config } = deps;
-  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } }, appendedAccesses(appended));
+  // QEMU is the real emulator our wrapper execs into the profile: that is the binary the profile runs.
+  const wrapped = domain.emulator !== undefined && isWrapperPath(domain.emulator, config.paths) ? wrappedEmulator(deps.fs.readText(domain.emulator) ?? '') : undefined;
+  const synthesized = wrapped === undefined ? domain : { ...domain, emulator: wrapped };
+  const profile = synthesizeProfile(synthesized, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } }, appendedAccesses(appended));
   const settings = domainSettings(config, domain.name, domain.uuid);
   const key = settingsKey(config, domain.name, domain.uuid);
   const extra = settings.rules.length === 0 || key === undefined ? '' : `\n# configuration: domains.${oneLine(key)}.rules\n${settings.rules.join('\n')}\n`;

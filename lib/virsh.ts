@@ -37,6 +37,14 @@ export class Virsh {
     this.run(['define', '--file', xmlFile]);
   }
 
+  /** UUIDs of every domain with a persistent definition (a transient one has nothing to enroll). */
+  persistentDomains(): readonly string[] {
+    return this.run(['list', '--all', '--persistent', '--uuid'])
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+  }
+
   hasAppArmorDriver(): boolean {
     return /<model>apparmor<\/model>/.test(this.run(['capabilities']));
   }

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
-import { defaultConfig, domainSettings, loadConfig, parseConfig } from '../lib/config.ts';
+import { freshInstallConfigText, defaultConfig, domainSettings, loadConfig, parseConfig } from '../lib/config.ts';
 import { UsageError } from '../lib/errors.ts';
 
 const refused = test.macro({
@@ -22,9 +22,9 @@ test(refused, '{"graphicsTls": "yes"}', '"graphicsTls" must be true or false (go
 test(refused, '{"paths": {"apparmorDir": "etc/apparmor.d"}}', '"paths.apparmorDir" must be an absolute path (got "etc/apparmor.d")');
 test(refused, '{"paths": {"cacheDir": 7}}', '"paths.cacheDir" must be an absolute path (got 7)');
 test(refused, '{"paths": {"includeDirs": "/x"}}', '"paths.includeDirs" must be a list');
-test(refused, '{"paths": {"stateDirectory": "/x"}}', '"paths.stateDirectory" is not a known setting (known: apparmorDir, cacheDir, stateDir, runDir, apparmorParser, securityfs, wrapperDir, includeDirs, featuresFile, libvirtConfigDir, libvirtHelper, originalHelper, logFile)');
+test(refused, '{"paths": {"stateDirectory": "/x"}}', '"paths.stateDirectory" is not a known setting (known: apparmorDir, cacheDir, stateDir, runDir, apparmorParser, securityfs, wrapperDir, emulatorDir, systemdDir, sysvDefaults, includeDirs, featuresFile, libvirtConfigDir, libvirtHelper, originalHelper, logFile)');
 test(refused, '{"layout": {"qemuRunDir": "run"}}', '"layout.qemuRunDir" must be an absolute path (got "run")');
-test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain)');
+test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain, confine)');
 test(refused, '{"domains": {"web": {"rules": ["/srv/x r"]}}}', '"domains.web.rules[0]" must be one AppArmor rule ending in "," (got "/srv/x r")');
 test(refused, '{"domains": {"web": {"rules": ["/srv/x r, }\\n/ rw,"]}}}', '"domains.web.rules[0]" must be one AppArmor rule ending in "," (got "/srv/x r, }\\n/ rw,")');
 test(refused, '{"domains": {"web": {"rules": ["}"]}}}', '"domains.web.rules[0]" must be one AppArmor rule ending in "," (got "}")');
@@ -34,14 +34,21 @@ test('an empty file gives the defaults', (t) => {
 });
 
 test('settings override the defaults, paths one by one', (t) => {
-  const config = parseConfig('{"policy": "require", "loader": "compile-only", "paths": {"cacheDir": "/tmp/c", "logFile": null, "featuresFile": "/f"}, "domains": {"web": {"rules": ["/srv/x r,"], "complain": true}}}');
+  const config = parseConfig('{"policy": "require", "loader": "compile-only", "paths": {"cacheDir": "/tmp/c", "logFile": null, "featuresFile": "/f"}, "domains": {"web": {"rules": ["/srv/x r,"], "complain": true}, "db": {"confine": false}}}');
   t.is(config.policy, 'require');
   t.is(config.paths.cacheDir, '/tmp/c');
   t.is(config.paths.stateDir, defaultConfig.paths.stateDir);
   t.is(config.paths.logFile, null);
   t.is(config.paths.featuresFile, '/f');
-  t.deepEqual(domainSettings(config, 'web', '0-0'), { rules: ['/srv/x r,'], complain: true });
-  t.deepEqual(domainSettings(config, 'other', '0-0'), { rules: [], complain: false });
+  t.deepEqual(domainSettings(config, 'web', '0-0'), { rules: ['/srv/x r,'], complain: true, confine: true });
+  t.deepEqual(domainSettings(config, 'db', '0-0'), { rules: [], complain: false, confine: false });
+  t.deepEqual(domainSettings(config, 'other', '0-0'), { rules: [], complain: false, confine: true });
+});
+
+test('a fresh install requires confinement; the code default stays warn for upgrades', (t) => {
+  t.is(parseConfig(freshInstallConfigText).policy, 'require');
+  t.is(defaultConfig.policy, 'warn');
+  t.is(defaultConfig.paths.emulatorDir, '/usr/lib/virt-aa-hook/emulators');
 });
 
 test('a missing file means the defaults; an unreadable one is an error', (t) => {

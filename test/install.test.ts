@@ -68,6 +68,11 @@ function stagedRoot(layout: Layout = {}): StagedRoot {
   // libvirt's own files in the directory we share with it.
   write('etc/apparmor.d/libvirt/TEMPLATE.qemu', '# libvirt package template\n');
   write('etc/libvirt/qemu.conf', '# qemu.conf\n');
+  // Debian ships it (its sysv init script sources it); deliberately without a final newline.
+  write('etc/default/libvirtd', '# Customizations for libvirtd\n#LIBVIRTD_ARGS="--listen"');
+  // An emulator the daemon's PATH finds, and one it does not.
+  write('usr/bin/qemu-system-x86_64', '#!/bin/sh\nexit 0\n', 0o755);
+  write('opt/qemu/bin/qemu-system-x86_64', '#!/bin/sh\nexit 0\n', 0o755);
   fs.mkdirSync(at('etc/libvirt/hooks'), { recursive: true });
   if (layout.adminHook === true) {
     // It reads the domain XML from stdin, as libvirt hooks do.
@@ -125,11 +130,11 @@ function snapshot(root: string): Record<string, string> {
   return result;
 }
 
-/** Local overrides are written through (their mode, owner and inode stay), so only their mtime tells the round trip. */
-const localOverrides = ['etc/apparmor.d/local/usr.sbin.libvirtd', 'etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper'];
+/** Files install edits in place (the daemons' local overrides, Debian's defaults file) come back byte for byte, with a new mtime. */
+const editedInPlace = ['etc/apparmor.d/local/usr.sbin.libvirtd', 'etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper', 'etc/default/libvirtd'];
 const withoutOverrideMtime = (entries: Record<string, string>): Record<string, string> => ({
   ...entries,
-  ...Object.fromEntries(localOverrides.map((file) => [file, entries[file]?.replace(/ mtime=\S+$/, '') ?? 'missing'])),
+  ...Object.fromEntries(editedInPlace.map((file) => [file, entries[file]?.replace(/ mtime=\S+$/, '') ?? 'missing'])),
 });
 
 const mode = (file: string): number => fs.statSync(file).mode & 0o7777;
@@ -138,14 +143,17 @@ const afterFirstLine = (file: string): string => fs.readFileSync(file, 'utf8').s
 const shippedAbstractions = fs.readdirSync(path.join(shipped, 'abstractions/virt-aa-hook')).filter((f) => fs.statSync(path.join(shipped, 'abstractions/virt-aa-hook', f)).isFile());
 const overrideBlock = fs.readFileSync(path.join(shipped, 'local-override/usr.sbin.libvirtd'), 'utf8');
 const countLines = (text: string, line: string): number => text.split('\n').filter((l) => l === line).length;
+const emulatorDir = '/usr/lib/virt-aa-hook/emulators';
+/** The block as installed: the wrappers' directory filled in. */
+const installedOverride = overrideBlock.replace('@EMULATOR_DIR@', emulatorDir);
 
-test('the shipped override is one exact Px line between the markers', (t) => {
+test('the shipped override: the exact Px line of the hook and the exec rule of the wrappers, between the markers', (t) => {
   const lines = overrideBlock.trimEnd().split('\n');
   t.is(lines[0], '# BEGIN virt-aa-hook');
   t.is(lines.at(-1), '# END virt-aa-hook');
   t.deepEqual(
     lines.filter((l) => !l.startsWith('#')),
-    ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,'],
+    ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,', '@EMULATOR_DIR@/** PUxr,'],
   );
 });
 
@@ -186,7 +194,7 @@ test('a fresh install puts every file in place with its mode and the given node 
 
   // The override: appended once, after the admin's lines, which are kept.
   const local = fs.readFileSync(at('etc/apparmor.d/local/usr.sbin.libvirtd'), 'utf8');
-  t.is(local, `${siteRules}\n${overrideBlock}`);
+  t.is(local, `${siteRules}\n${installedOverride}`);
 
   // libvirt's helper moved aside (no dpkg database in a staging root), ours in its place, and our block in its profile's local file.
   t.deepEqual(fs.readFileSync(at('usr/lib/libvirt/virt-aa-helper.distrib')), libvirtHelperBytes);
@@ -200,7 +208,14 @@ test('a fresh install puts every file in place with its mode and the given node 
     t.true(fs.statSync(at(dir)).isDirectory(), dir);
     t.is(mode(at(dir)), 0o755, dir);
   }
-  t.deepEqual(fs.readdirSync(at('etc/virt-aa-hook')), [], 'no config.json: the defaults apply');
+  t.is(fs.readFileSync(at('etc/virt-aa-hook/config.json'), 'utf8'), '{\n  "policy": "require"\n}\n', 'a fresh install requires confinement');
+  // The wrapper of the emulator PATH finds, and (no systemd here) the PATH line for Debian's init script.
+  const wrapper = at(`${emulatorDir.slice(1)}/qemu-system-x86_64`);
+  t.is(mode(wrapper), 0o755);
+  t.regex(fs.readFileSync(wrapper, 'utf8'), /^real='\/usr\/bin\/qemu-system-x86_64'$/m);
+  t.deepEqual(fs.readdirSync(at(emulatorDir.slice(1))), ['qemu-system-x86_64'], '/opt is not in the daemon\'s PATH');
+  t.regex(fs.readFileSync(at('etc/default/libvirtd'), 'utf8'), new RegExp(`^#LIBVIRTD_ARGS="--listen"\n# BEGIN virt-aa-hook PATH .*\n[^]*^PATH=${emulatorDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n# END virt-aa-hook PATH\n$`, 'm'));
+  t.false(fs.existsSync(at('etc/systemd')), 'no systemd on the target, no drop-in');
   t.false(fs.existsSync(at('etc/systemd')), 'no systemd on the target, no unit');
   t.true(fs.existsSync(at('var/lib/virt-aa-hook/install-manifest')));
 
@@ -522,4 +537,57 @@ parserTest('a daemon without a profile of its own gets our permissive one, which
   t.is(run.status, 0, `${run.stdout}${run.stderr}`);
   ok(uninstall(staged));
   t.false(fs.existsSync(profile));
+});
+
+test('with systemd: PATH drop-ins for libvirtd and virtqemud, which uninstall removes with their directories', (t) => {
+  const staged = stagedRoot({ systemd: true });
+  ok(install(staged));
+  for (const unit of ['libvirtd', 'virtqemud']) {
+    const dropIn = fs.readFileSync(staged.at(`etc/systemd/system/${unit}.service.d/virt-aa-hook-path.conf`), 'utf8');
+    t.regex(dropIn, new RegExp(`^\\[Service\\]\\nEnvironment=PATH=${emulatorDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\\n$`, 'm'), unit);
+  }
+  t.notRegex(fs.readFileSync(staged.at('etc/default/libvirtd'), 'utf8'), /virt-aa-hook/, 'systemd reads that file too: left alone');
+  ok(uninstall(staged));
+  t.false(fs.existsSync(staged.at('etc/systemd/system/libvirtd.service.d')));
+  t.false(fs.existsSync(staged.at('etc/systemd/system/virtqemud.service.d')));
+});
+
+test("where libvirt's AppArmor driver is active the daemons get no PATH drop-in, and an existing one goes", (t) => {
+  const staged = stagedRoot({ systemd: true });
+  ok(install(staged));
+  fs.writeFileSync(staged.at('etc/virt-aa-hook/config.json'), '{"libvirtDriver": "active"}\n');
+  const out = ok(install(staged));
+  t.regex(out, /removed .*libvirtd\.service\.d\/virt-aa-hook-path\.conf: libvirt's AppArmor driver is active here/);
+  t.false(fs.existsSync(staged.at('etc/systemd/system/libvirtd.service.d/virt-aa-hook-path.conf')));
+  t.true(fs.existsSync(staged.at(`${emulatorDir.slice(1)}/qemu-system-x86_64`)), 'the wrappers stay for domains that name them');
+});
+
+test('an upgrade keeps its configuration; an edited fresh one survives uninstall, an unchanged one does not', (t) => {
+  const upgraded = stagedRoot();
+  fs.mkdirSync(upgraded.at('etc/virt-aa-hook'), { recursive: true });
+  fs.writeFileSync(upgraded.at('etc/virt-aa-hook/config.json'), '{"policy": "warn"}\n');
+  ok(install(upgraded));
+  t.is(fs.readFileSync(upgraded.at('etc/virt-aa-hook/config.json'), 'utf8'), '{"policy": "warn"}\n');
+  ok(uninstall(upgraded));
+  t.true(fs.existsSync(upgraded.at('etc/virt-aa-hook/config.json')), "the admin's own configuration stays");
+
+  const fresh = stagedRoot();
+  ok(install(fresh));
+  ok(install(fresh));
+  t.true(fs.existsSync(fresh.at('etc/virt-aa-hook/config.json')), 'a reinstall keeps it');
+  fs.appendFileSync(fresh.at('etc/virt-aa-hook/config.json'), ' ');
+  ok(uninstall(fresh));
+  t.true(fs.existsSync(fresh.at('etc/virt-aa-hook/config.json')), 'edited since: kept');
+});
+
+test('uninstall refuses while a domain names a wrapper of the emulator directory', (t) => {
+  const staged = stagedRoot();
+  ok(install(staged));
+  const definition = staged.at('etc/libvirt/qemu/new-vm.xml');
+  fs.mkdirSync(path.dirname(definition), { recursive: true });
+  fs.writeFileSync(definition, `<domain type='kvm'><name>new-vm</name><devices><emulator>${emulatorDir}/qemu-system-x86_64</emulator></devices></domain>\n`);
+  const refused = uninstall(staged);
+  t.is(refused.status, 1);
+  t.regex(refused.stderr, /^  new-vm$/m);
+  t.regex(refused.stderr, /virt-aa-hook unenroll --all/);
 });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
 import { UsageError } from '../lib/errors.ts';
-import { renderWrapper, wrapperFileName } from '../lib/wrapper.ts';
+import { emulatorSet, existingWrapperFor, isWrapperPath, renderWrapper, wrappedEmulator, wrapperPathFor } from '../lib/wrapper.ts';
 import { checkoutRoot } from './helpers/apparmor-parser.ts';
 
 const template = fs.readFileSync(path.join(checkoutRoot, 'scripts', 'qemu-wrapper'), 'utf8');
@@ -80,7 +80,7 @@ function runWrapper(args: readonly string[], setup: Setup = {}, env: Readonly<Re
   const emulator = at('emulators', 'fake qemu $HOME');
   const printAttr = (file: string): string => `if [ -f '${file}' ] && [ ! -L '${file}' ]; then printf '%s\\0' "$(cat '${file}')"; else printf '%s\\0' -; fi`;
   write(emulator, ['#!/bin/sh', `: > '${at('ran')}'`, `printf '%s\\0' "$$"`, printAttr(apparmorAttr), printAttr(legacyAttr), `for arg in "$@"; do printf '%s\\0' "$arg"; done`, 'exit "${FAKE_EXIT:-0}"', ''].join('\n'), 0o755);
-  const wrapper = at(wrapperFileName(emulator));
+  const wrapper = at('usr/lib/virt-aa-hook/emulators/qemu-system-x86_64');
   write(wrapper, renderWrapper(template, emulator), 0o755);
 
   const [command = wrapper, ...prefix] = shell === undefined ? [] : [...shell, wrapper];
@@ -275,7 +275,7 @@ test('renderWrapper puts the path between single quotes', (t) => {
 
 const badPath = test.macro({
   exec(t, emulator: string, reason: RegExp) {
-    for (const call of [() => renderWrapper(template, emulator), () => wrapperFileName(emulator)]) {
+    for (const call of [() => renderWrapper(template, emulator), () => wrapperPathFor('/usr/lib/virt-aa-hook/emulators', emulator, new Map())]) {
       const error = t.throws(call, { instanceOf: UsageError });
       t.regex(error?.message ?? '', reason);
       t.false((error?.message ?? '').includes('\n'));
@@ -295,9 +295,57 @@ test('renderWrapper refuses a template without exactly one placeholder', (t) => 
   t.throws(() => renderWrapper(`${template}@REAL_EMULATOR@`, '/usr/bin/qemu'), { message: /holds 2 / });
 });
 
-test('wrapperFileName is readable for /usr/bin and unique elsewhere', (t) => {
-  t.is(wrapperFileName('/usr/bin/qemu-system-x86_64'), 'virt-aa-hook.qemu-system-x86_64');
-  t.regex(wrapperFileName('/usr/libexec/qemu-kvm'), /^virt-aa-hook\.qemu-kvm\.[0-9a-f]{8}$/);
-  t.not(wrapperFileName('/opt/a/qemu'), wrapperFileName('/opt/b/qemu'));
-  t.is(wrapperFileName('/opt/a/qemu'), wrapperFileName('/opt/a/qemu'));
+const emulatorDir = '/usr/lib/virt-aa-hook/emulators';
+
+test('the emulator set: per name the first in the daemon\'s PATH, qemu-kvm from /usr/libexec, nothing else', (t) => {
+  const listing: Record<string, readonly string[]> = {
+    '/usr/local/bin': ['qemu-system-x86_64'],
+    '/usr/bin': ['qemu-system-x86_64', 'qemu-system-aarch64', 'qemu-system-x86_64-microvm', 'qemu-img', 'kvm', 'qemu-system-arm'],
+    '/bin': ['qemu-system-aarch64'],
+  };
+  const executable = new Set(['/usr/local/bin/qemu-system-x86_64', '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-system-aarch64', '/usr/bin/qemu-system-x86_64-microvm', '/usr/bin/qemu-img', '/usr/bin/kvm', '/bin/qemu-system-aarch64', '/usr/libexec/qemu-kvm']);
+  const set = emulatorSet((dir) => listing[dir] ?? [], (file) => executable.has(file));
+  t.deepEqual(Object.fromEntries(set), {
+    'qemu-system-x86_64': '/usr/local/bin/qemu-system-x86_64',
+    'qemu-system-aarch64': '/usr/bin/qemu-system-aarch64',
+    'qemu-system-x86_64-microvm': '/usr/bin/qemu-system-x86_64-microvm',
+    'qemu-kvm': '/usr/libexec/qemu-kvm',
+  }, 'qemu-system-arm is not executable; qemu-img and kvm are not emulators');
+});
+
+test('wrapperPathFor: the name for the emulator PATH finds, by-path for every other', (t) => {
+  const set = new Map([['qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'], ['qemu-kvm', '/usr/libexec/qemu-kvm']]);
+  t.is(wrapperPathFor(emulatorDir, '/usr/local/bin/qemu-system-x86_64', set), `${emulatorDir}/qemu-system-x86_64`);
+  t.is(wrapperPathFor(emulatorDir, '/usr/libexec/qemu-kvm', set), `${emulatorDir}/qemu-kvm`);
+  t.is(wrapperPathFor(emulatorDir, '/usr/bin/qemu-system-x86_64', set), `${emulatorDir}/by-path/usr/bin/qemu-system-x86_64`, 'shadowed by /usr/local/bin: never the same wrapper');
+  t.is(wrapperPathFor(emulatorDir, '/opt/qemu/bin/qemu-system-x86_64', set), `${emulatorDir}/by-path/opt/qemu/bin/qemu-system-x86_64`);
+  t.throws(() => wrapperPathFor(emulatorDir, `${emulatorDir}/qemu-system-x86_64`, set), { instanceOf: UsageError, message: /is a virt-aa-hook wrapper itself/ });
+});
+
+test('wrappedEmulator reads back what renderWrapper wrote, and nothing from other files', (t) => {
+  t.is(wrappedEmulator(renderWrapper(template, '/opt/qemu 8/bin/qemu-system-x86_64')), '/opt/qemu 8/bin/qemu-system-x86_64');
+  t.is(wrappedEmulator("#!/bin/sh\nreal='/usr/bin/qemu-system-x86_64'\n"), undefined, 'not ours');
+  t.is(wrappedEmulator('\x7fELF'), undefined);
+});
+
+test('isWrapperPath knows the emulator directory and the per-domain wrappers of earlier versions', (t) => {
+  const paths = { emulatorDir, wrapperDir: '/usr/lib/libvirt' };
+  t.true(isWrapperPath(`${emulatorDir}/qemu-system-x86_64`, paths));
+  t.true(isWrapperPath(`${emulatorDir}/by-path/opt/q/qemu-system-x86_64`, paths));
+  t.true(isWrapperPath('/usr/lib/libvirt/virt-aa-hook.qemu-system-x86_64', paths));
+  t.false(isWrapperPath('/usr/bin/qemu-system-x86_64', paths));
+  t.false(isWrapperPath(`${emulatorDir}-other/qemu-system-x86_64`, paths));
+});
+
+test('existingWrapperFor finds the wrapper that execs exactly that emulator', (t) => {
+  const files = new Map([
+    [`${emulatorDir}/qemu-system-x86_64`, renderWrapper(template, '/usr/bin/qemu-system-x86_64')],
+    [`${emulatorDir}/by-path/opt/qemu/bin/qemu-system-x86_64`, renderWrapper(template, '/opt/qemu/bin/qemu-system-x86_64')],
+  ]);
+  const read = (file: string): string | undefined => files.get(file);
+  t.is(existingWrapperFor(emulatorDir, '/usr/bin/qemu-system-x86_64', read), `${emulatorDir}/qemu-system-x86_64`);
+  t.is(existingWrapperFor(emulatorDir, '/opt/qemu/bin/qemu-system-x86_64', read), `${emulatorDir}/by-path/opt/qemu/bin/qemu-system-x86_64`);
+  t.is(existingWrapperFor(emulatorDir, '/usr/local/bin/qemu-system-x86_64', read), undefined, 'same name, another emulator');
+  t.is(existingWrapperFor(emulatorDir, '/usr/bin/qemu-system-aarch64', read), undefined);
+  t.is(existingWrapperFor(emulatorDir, `${emulatorDir}/qemu-system-x86_64`, read), undefined, 'a wrapper is not an emulator');
 });

@@ -4,6 +4,7 @@
 // shrinks only after a device is gone.
 
 import * as fs from 'node:fs';
+import tmp from 'tmp';
 import type { Argv } from 'yargs';
 import { writeIfChanged } from '../apparmor/files.ts';
 import type { ConfinementMode } from '../config.ts';
@@ -28,7 +29,7 @@ export interface DeviceArgs extends GlobalArgs {
 export function deviceBuilder(y: Argv): Argv<DeviceArgs> {
   return y
     .positional('domain', { type: 'string', demandOption: true, describe: 'domain name, UUID or id' })
-    .positional('file', { type: 'string', demandOption: true, describe: 'device XML file' })
+    .positional('file', { type: 'string', demandOption: true, describe: 'device XML file, or - for standard input (what `virt-aa-hook denials` prints uses that)' })
     .option('live', { type: 'boolean', describe: 'affect the running domain (as virsh)' })
     .option('persistent', { type: 'boolean', describe: 'affect the running domain and its definition (as virsh)' })
     .option('current', { type: 'boolean', describe: 'affect the current state of the domain (as virsh)' })
@@ -53,11 +54,14 @@ function affectsLive(args: DeviceArgs, active: boolean): boolean {
   return args.config !== true;
 }
 
+/** yargs hands a lone "-" over as an empty string. */
+const fromStdin = (file: string): boolean => file === '-' || file === '';
+
 function readDevice(file: string): string {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(fromStdin(file) ? 0 : file, 'utf8');
   } catch (error) {
-    throw new DomainRefusedError(`cannot read device XML: ${errnoCode(error)}`, { path: file });
+    throw new DomainRefusedError(`cannot read device XML: ${errnoCode(error)}`, { path: fromStdin(file) ? 'standard input' : file });
   }
 }
 
@@ -68,8 +72,19 @@ function ourDomain(context: CommandContext, args: DeviceArgs): { readonly domain
   return mode === undefined ? undefined : { domain, xml, mode };
 }
 
-function runVirsh(context: CommandContext, verb: Verb, args: DeviceArgs): void {
-  context.virsh.run([verb, ...virshFlags(args), '--', args.domain, args.file]);
+/** virsh reads the device from a file: one from standard input goes through a temporary file, as read once. */
+function runVirsh(context: CommandContext, verb: Verb, args: DeviceArgs, device: string): void {
+  if (!fromStdin(args.file)) {
+    context.virsh.run([verb, ...virshFlags(args), '--', args.domain, args.file]);
+    return;
+  }
+  const file = tmp.fileSync({ prefix: 'virt-aa-hook-device-', postfix: '.xml' });
+  try {
+    fs.writeFileSync(file.name, device);
+    context.virsh.run([verb, ...virshFlags(args), '--', args.domain, file.name]);
+  } finally {
+    file.removeCallback();
+  }
 }
 
 export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void {
@@ -79,13 +94,13 @@ export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void 
   const live = affectsLive(args, context.virsh.isActive(args.domain));
   const ours = live ? ourDomain(context, args) : undefined;
   if (ours === undefined) {
-    runVirsh(context, verb, args);
+    runVirsh(context, verb, args, device);
     io.stdout(`${verb}: done (no running confined domain: the profile follows at the next start)\n`);
     return;
   }
   const { domain, xml, mode } = ours;
   if (verb === 'detach-device') {
-    runVirsh(context, verb, args);
+    runVirsh(context, verb, args, device);
     // Rules shrink only once the device is really gone from the live definition.
     const after = parseDomain(context.virsh.dumpxml(args.domain, { inactive: false }));
     const { profile } = applyProfile(after, mode, context.deps);
@@ -97,7 +112,7 @@ export function runDeviceCommand(verb: Verb, args: DeviceArgs, io: CliIo): void 
   const planned = parseDomain(verb === 'attach-device' ? addDevice(xml, device) : updateDevice(xml, device));
   const { profile } = applyProfile(planned, mode, context.deps);
   try {
-    runVirsh(context, verb, args);
+    runVirsh(context, verb, args, device);
   } catch (error) {
     if (previous !== undefined) {
       context.deps.lock(domain.uuid, () => {

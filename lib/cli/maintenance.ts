@@ -1,7 +1,9 @@
 // `gc`: remove the profiles of domains that no longer run (a host crash or a
 // killed libvirtd skips the release hook). `sync`: at boot, before libvirt
-// reads its definitions, load a placeholder for every domain enrolled in
-// libvirt mode, and the real profile of every domain still running.
+// reads its definitions (and after a QEMU upgrade), bring the emulator
+// wrappers and the daemons' PATH in line as `setup` does, load a placeholder
+// for every domain enrolled in libvirt mode, and the real profile of every
+// domain still running.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +13,12 @@ import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { describeError } from '../errors.ts';
 import { enrolledMode } from '../hook/confinement.ts';
+import { driverIsActive } from '../hook/libvirt-driver.ts';
 import { applyProfile, loadPlaceholder, removeProfile } from '../profile-store.ts';
+import { isWrapperPath } from '../wrapper.ts';
 import { commandContext, type CommandContext, type GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
+import { runHostSetup } from './setup.ts';
 
 /**
  * Every domain document in a directory of libvirt's (`*.xml`). A file being
@@ -80,6 +85,19 @@ export function runSync(args: GlobalArgs, io: CliIo): number {
       io.stderr(`virt-aa-hook: error: ${what}: ${describeError(error)}`);
     }
   };
+  try {
+    runHostSetup(context.config, context.deps.driverFacts, { root: '', dryRun: false, remove: false, restart: true }, io);
+  } catch (error) {
+    failures += 1;
+    io.stderr(`virt-aa-hook: error: cannot bring the emulator wrappers in line: ${describeError(error)}`);
+  }
+  if (driverIsActive(context.config, context.deps.driverFacts)) {
+    for (const domain of definedDomains(context.config)) {
+      if (domain.emulator !== undefined && isWrapperPath(domain.emulator, context.config.paths)) {
+        io.stderr(`virt-aa-hook: warning: domain '${domain.name}' names the wrapper ${domain.emulator}, which cannot run while libvirt's AppArmor driver is active: run 'virt-aa-hook unenroll --all'`);
+      }
+    }
+  }
   for (const domain of running.values()) {
     const mode = enrolledMode(domain, context.config);
     if (mode !== undefined) attempt(`loaded profile of running domain '${domain.name}'`, () => applyProfile(domain, mode, context.deps));

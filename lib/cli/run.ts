@@ -3,13 +3,14 @@
 import yargs from 'yargs';
 import { UsageError } from '../errors.ts';
 import { errorLine, exitCodeFor, exitCodes } from './exit.ts';
-import { domainBuilder, enrollBuilder, runEnroll, runUnenroll } from './enroll.ts';
+import { enrollBuilder, runEnroll, runUnenroll } from './enroll.ts';
 import { generateBuilder, runGenerate, type GenerateArgs } from './generate.ts';
 import { deviceBuilder, runDeviceCommand } from './hotplug.ts';
 import type { CliIo } from './io.ts';
 import { runGc, runSync } from './maintenance.ts';
 import { runDenials, type DenialsArgs } from './denials.ts';
 import { pathsBuilder, runPaths, type PathsArgs } from './paths.ts';
+import { runSetup, setupBuilder } from './setup.ts';
 
 declare const VIRT_AA_HOOK_VERSION: string | undefined;
 const version = typeof VIRT_AA_HOOK_VERSION === 'string' ? VIRT_AA_HOOK_VERSION : 'development';
@@ -52,8 +53,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option('config-file', { type: 'string', global: true, describe: 'configuration file (default: $VIRT_AA_HOOK_CONFIG or /etc/virt-aa-hook/config.json)' })
       .option('connect', { alias: 'c', type: 'string', global: true, describe: 'libvirt URI for virsh (default: virsh\'s)' })
       .command<GenerateArgs>('generate [file]', 'print the AppArmor rules a domain needs', generateBuilder, (args) => runGenerate(args, io))
-      .command('enroll <domain>', 'confine a domain from its next start on', enrollBuilder, (args) => runEnroll(args, io))
-      .command('unenroll <domain>', 'stop confining a domain from its next start on', domainBuilder, (args) => runUnenroll(args, io))
+      .command('enroll [domain]', "confine a domain (or --all) from its next start on: its <emulator> becomes virt-aa-hook's wrapper", enrollBuilder, (args) => {
+        exitCode = runEnroll(args, io);
+      })
+      .command('unenroll [domain]', 'stop confining a domain (or --all) through our wrapper or a static label from its next start on: its real emulator back, or the label gone', enrollBuilder, (args) => {
+        exitCode = runUnenroll(args, io);
+      })
+      .command('setup', "write the emulator wrappers and the daemons' PATH drop-in (scripts/install and uninstall run it; sync does the same)", setupBuilder, (args) => runSetup(args, io))
       .command('gc', 'remove profiles of domains that no longer run', {}, (args) => {
         exitCode = runGc(args as never, io);
       })
@@ -66,11 +72,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         },
       )
       .command<PathsArgs>('paths', 'print the host paths virt-aa-hook uses (--shell: for eval in the installer)', pathsBuilder, (args) => runPaths(args, io))
-      .command('sync', 'at boot, before libvirt starts: load placeholders and profiles of running domains', {}, (args) => {
+      .command('sync', "at boot and after a QEMU upgrade: wrappers and the daemons' PATH as setup does, placeholders, and the profiles of running domains", {}, (args) => {
         exitCode = runSync(args as never, io);
       });
     for (const verb of devices) {
-      y = y.command(`${verb} <domain> <file>`, `${verb.split('-')[0] ?? ''} a device through virsh, updating the profile around it`, deviceBuilder, (args) => runDeviceCommand(verb, args, io));
+      y = y.command(`${verb} <domain> <file>`, `${verb.split('-')[0] ?? ''} a device (XML file, or - for stdin) through virsh, updating the profile around it`, deviceBuilder, (args) => runDeviceCommand(verb, args, io));
     }
     await y
       .demandCommand(1, 'name a command')

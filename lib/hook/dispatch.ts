@@ -8,10 +8,12 @@ import { exitCodeFor } from '../cli/exit.ts';
 import { parseDomain } from '../domain/parse.ts';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, describeError } from '../errors.ts';
+import { domainSettings } from '../config.ts';
 import { applyProfile, hasPlaceholder, removeProfile, type StoreDeps } from '../profile-store.ts';
 import { profileName } from '../profile/synthesize.ts';
-import { carriesDriverLabel, confinementOf, type Confinement } from './confinement.ts';
+import { carriesDriverLabel, confinementOf, contradictionReason, unconfinedReason, type Confinement } from './confinement.ts';
 import { describeEvent, type HookEvent } from './event.ts';
+import { incomingWithWrapper } from './incoming.ts';
 import type { DriverFacts } from './libvirt-driver.ts';
 
 export interface HookDeps extends StoreDeps {
@@ -59,16 +61,26 @@ export function eventFailed(event: HookEvent, error: unknown): HookOutcome {
   return mustNotFail(event) ? { ...outcome, exitCode: 0 } : outcome;
 }
 
-/** A domain nothing confines: started with a warning, or refused under the "require" policy (never at reconnect: it runs already). */
-function unconfined(event: HookEvent, domain: Domain, why: string, deps: HookDeps): HookOutcome {
-  const prefix = logPrefix(event, domain);
-  const advice = `run 'virt-aa-hook enroll ${domain.name}'`;
-  if (deps.config.policy === 'require' && event.op !== 'reconnect') {
-    return fail(new DomainRefusedError(`refusing to start an unconfined domain: ${why} and the configuration requires confinement (${advice})`, { domain: domain.name }), prefix);
-  }
-  const warning = `virt-aa-hook: warning: domain '${domain.name}' runs unconfined: ${why} (${advice})`;
-  return ok(`${prefix} outcome=unconfined (${why})`, [warning]);
+/** An event from a daemon that is not root (qemu:///session): none of our business, never a failure. */
+export function unprivileged(event: HookEvent): HookOutcome {
+  return ok(`${logPrefix(event, undefined)} outcome=ignored (an unprivileged libvirt daemon, e.g. qemu:///session: its guests run unconfined)`);
 }
+
+/**
+ * A domain nothing confines: started with a warning, or refused under the
+ * "require" policy (never at reconnect: it runs already). `cause` goes to the
+ * log; `reason` says why and gives the exact fix.
+ */
+function unconfined(event: HookEvent, domain: Domain, cause: string, reason: string, deps: HookDeps): HookOutcome {
+  const prefix = logPrefix(event, domain);
+  if (deps.config.policy === 'require' && event.op !== 'reconnect') {
+    return fail(new DomainRefusedError(`refusing to start it unconfined (the configuration requires confinement): ${reason}`, { domain: domain.name }), prefix);
+  }
+  return ok(`${prefix} outcome=unconfined (${cause})`, [`virt-aa-hook: warning: domain '${domain.name}' runs unconfined: ${reason}`]);
+}
+
+/** A guess that libvirt's driver is on, proven wrong at start: libvirt decided at its own start, from the profiles loaded then. */
+const notLabelledReason = "libvirt's AppArmor driver did not label it: the daemon started before its AppArmor profile was loaded, or qemu.conf turns the driver off; restart the daemon with its profile loaded";
 
 const originNotes = { generated: '', 'admin-edited': ' (admin-edited profile kept)', 'libvirt-replaced': " (libvirt's virt-aa-helper profile replaced)" } as const;
 
@@ -79,16 +91,22 @@ function ensureProfile(event: HookEvent, domain: Domain, confinement: Confinemen
   switch (confinement.kind) {
     case 'driver':
       // libvirt runs virt-aa-helper -c/-r after prepare; from start on, its label is in the XML.
-      if (event.op === 'start' && !carriesDriverLabel(domain)) return unconfined(event, domain, "libvirt's AppArmor driver did not label it", deps);
+      if (event.op === 'start' && !carriesDriverLabel(domain)) return unconfined(event, domain, 'not labelled by the driver', notLabelledReason, deps);
       return ok(`${prefix} mode=driver outcome=left to libvirt's AppArmor driver (virt-aa-helper)`);
+    case 'unconfined-by-choice':
+      return ok(`${prefix} outcome=unconfined (by choice: "confine": false)`);
     case 'wrapper-under-driver':
       return fail(
         new DomainRefusedError(`its <emulator> is virt-aa-hook's wrapper, but libvirt's AppArmor driver confines every domain on this host and would run the wrapper inside the profile: run 'virt-aa-hook unenroll ${domain.name}'`, { domain: domain.name }),
         prefix,
       );
     case 'unenrolled':
-      return unconfined(event, domain, 'it is not enrolled', deps);
+      return unconfined(event, domain, 'not enrolled', unconfinedReason(domain), deps);
     case 'wrapper':
+      if (!domainSettings(config, domain.name, domain.uuid).confine && event.op !== 'reconnect') {
+        return fail(new DomainRefusedError(`refusing to start it: ${contradictionReason(domain)}`, { domain: domain.name }), prefix);
+      }
+      break;
     case 'libvirt':
       break;
   }
@@ -154,9 +172,15 @@ export function dispatch(event: HookEvent, xml: string, deps: HookDeps): HookOut
     switch (event.op) {
       case 'prepare':
       case 'start':
-      case 'migrate':
-      case 'restore':
         return ensureProfile(event, domain, confinement, deps);
+      case 'migrate':
+      case 'restore': {
+        // An incoming domain naming a real emulator we wrap gets the wrapper: the only XML we print.
+        const incoming = incomingWithWrapper(xml, domain, confinement, deps);
+        if (incoming === undefined) return ensureProfile(event, domain, confinement, deps);
+        const outcome = ensureProfile(event, incoming.domain, { kind: 'wrapper' }, deps);
+        return outcome.exitCode === 0 ? { ...outcome, stdout: incoming.xml, log: `${outcome.log} emulator=${JSON.stringify(incoming.domain.emulator)}` } : outcome;
+      }
       case 'reconnect': {
         // A failing reconnect hook makes libvirt kill the running domain: never fail.
         const outcome = ensureProfile(event, domain, confinement, deps);

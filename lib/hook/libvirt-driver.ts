@@ -7,6 +7,7 @@
 // later: from `start` on the XML carries the generated label, and `started`
 // reads QEMU's own.
 
+import type { Config } from '../config.ts';
 import type { Domain } from '../domain/types.ts';
 import type { HostFs } from '../host/host-fs.ts';
 
@@ -32,6 +33,11 @@ export function libvirtDriverIsActive(facts: DriverFacts): boolean {
   const driver = facts.qemuConf === undefined ? undefined : qemuConfValue(facts.qemuConf, 'security_driver');
   const allowsAppArmor = driver === undefined || driver.includes('apparmor');
   return confined && allowsAppArmor;
+}
+
+/** Whether libvirt's driver is active here: as the configuration says, or (auto) as the host shows; facts are read only for auto. */
+export function driverIsActive(config: Pick<Config, 'libvirtDriver'>, facts: () => DriverFacts): boolean {
+  return config.libvirtDriver === 'auto' ? libvirtDriverIsActive(facts()) : config.libvirtDriver === 'active';
 }
 
 /** Whether libvirt's dynamic AppArmor labelling applies to this domain, once its driver is active. */

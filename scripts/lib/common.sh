@@ -12,8 +12,6 @@ readonly state_dir=/var/lib/virt-aa-hook
 readonly manifest_file=$state_dir/install-manifest
 readonly cache_dir=/var/cache/apparmor/virt-aa-hook
 readonly conf_dir=/etc/virt-aa-hook
-# Where `virt-aa-hook enroll` puts emulator wrappers unless the configuration says otherwise (lib/config.ts).
-readonly default_wrapper_dir=/usr/lib/libvirt
 # Our block in the libvirt daemons' local overrides.
 readonly begin_marker='# BEGIN virt-aa-hook'
 readonly end_marker='# END virt-aa-hook'
@@ -84,13 +82,29 @@ strip_override_block() { # file
   awk -v begin="$begin_marker" -v end="$end_marker" '$0 == begin { skip = 1; next } skip && $0 == end { skip = 0; next } !skip { print }' "$1"
 }
 
-# The emulator wrappers' directory: paths.wrapperDir of the configuration, read
-# with the node the hook runs on (no JSON parser in bash), else the default.
-configured_wrapper_dir() { # node
-  local node=$1 config configured=""
-  config=$(R "$conf_dir/config.json")
-  if [[ -f $config && -n $node && -f $node && -x $node ]]; then
-    configured=$("$node" -e 'try { const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(String(c?.paths?.wrapperDir ?? "")); } catch {}' "$config" || true)
-  fi
-  if [[ $configured == /* ]]; then printf '%s\n' "$configured"; else printf '%s\n' "$default_wrapper_dir"; fi
+# Runs the virt-aa-hook program (the bundle given) with the node that runs
+# here: the target's own under --root when it runs on this machine.
+run_program() { # node bundle args...
+  local node=$1 bundle=$2
+  shift 2
+  if ! [[ -f $node && -x $node ]] || ! "$node" --version >/dev/null 2>&1; then node=$(command -v node || true); fi
+  [[ -n $node ]] || { warn "no node to run $bundle with"; return 1; }
+  "$node" "$bundle" "$@"
+}
+
+# Sets every path the program owns as the configuration in effect on the
+# target says (lib/config.ts; bash has no JSON parser), as shell variables of
+# the same names (libvirtHelper, originalHelper, emulatorDir, ...), and
+# $emulator_dir and $wrapper_dir: the wrappers named like the emulators, and
+# the per-domain wrappers of earlier versions.
+program_paths() { # node bundle [--root DIR]
+  local out value
+  out=$(run_program "$@" paths --shell) || die "could not ask $2 for its paths (is the configuration valid?)"
+  # NAME='value' lines, quoted by the program (lib/cli/paths.ts).
+  eval "$out"
+  emulator_dir=$emulatorDir wrapper_dir=$wrapperDir
+  # They go into sed expressions, AppArmor rules and rm -f globs: plain paths only.
+  for value in "$emulator_dir" "$wrapper_dir" "$libvirtHelper" "$originalHelper"; do
+    [[ $value =~ ^/[A-Za-z0-9._+/-]+$ && $value != *..* ]] || die "$2 names the path '$value': not a plain absolute path"
+  done
 }

@@ -42,7 +42,7 @@ test('sync loads placeholders for defined libvirt-mode domains and the profiles 
   fs.writeFileSync(path.join(env.runDir, 'up.xml'), `<domstatus state='running' pid='1'>${xml(env, 'up', running, 'wrapper')}</domstatus>`);
   const sync = await runCapture(['sync', '--config-file', env.configFile]);
   t.is(sync.code, 0, sync.stderr);
-  t.is(sync.stdout, "loaded profile of running domain 'up'\nloaded placeholder for 'down'\n");
+  t.deepEqual(sync.stdout.split('\n').filter((l) => l.startsWith('loaded')), ["loaded profile of running domain 'up'", "loaded placeholder for 'down'"]);
   t.true(fs.existsSync(path.join(env.config.paths.apparmorDir, 'virt-aa-hook/placeholders', `libvirt-${gone}`)));
   t.true(fs.existsSync(env.filesFile(running)));
 });
@@ -55,4 +55,15 @@ test('gc and sync report a bad configuration with exit code 64', async (t) => {
     t.is(run.code, 64);
     t.regex(run.stderr, /^virt-aa-hook: error: invalid configuration .*"loader" must be one of kernel, compile-only/);
   }
+});
+
+test("sync under libvirt's active AppArmor driver warns about every domain that still names a wrapper", async (t) => {
+  const env = hookEnv({ libvirtDriver: 'active' });
+  const definitions = path.join(env.config.paths.libvirtConfigDir, 'qemu');
+  fs.mkdirSync(definitions, { recursive: true });
+  fs.writeFileSync(path.join(definitions, 'new.xml'), xml(env, 'new', running, 'none').replace('/usr/bin/qemu-system-x86_64', `${env.config.paths.emulatorDir}/qemu-system-x86_64`));
+  fs.writeFileSync(path.join(definitions, 'plain.xml'), xml(env, 'plain', gone, 'none'));
+  const sync = await runCapture(['sync', '--config-file', env.configFile]);
+  t.is(sync.code, 0, sync.stderr);
+  t.is(sync.stderr, `virt-aa-hook: warning: domain 'new' names the wrapper ${env.config.paths.emulatorDir}/qemu-system-x86_64, which cannot run while libvirt's AppArmor driver is active: run 'virt-aa-hook unenroll --all'\n`);
 });

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { dispatch, type HookDeps } from '../../lib/hook/dispatch.ts';
 import { parseHookArgv } from '../../lib/hook/event.ts';
 import { readState } from '../../lib/apparmor/state.ts';
-import { compileProfile } from '../helpers/apparmor-parser.ts';
+import { checkoutRoot, compileProfile } from '../helpers/apparmor-parser.ts';
+import { renderWrapper } from '../../lib/wrapper.ts';
 import { domainXml, hookEnv, type HookEnv } from '../helpers/hook-env.ts';
 
 const uuid = '3a1f2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
@@ -91,12 +92,82 @@ test('a domain that is not enrolled starts with a warning, or is refused under t
   const warn = hookEnv();
   const outcome = run(warn, 'web-01 prepare begin -', domainXml(warn, { enrolled: 'none' }), notLoaded);
   t.is(outcome.exitCode, 0);
-  t.deepEqual(outcome.stderr, ["virt-aa-hook: warning: domain 'web-01' runs unconfined: it is not enrolled (run 'virt-aa-hook enroll web-01')"]);
+  const fix = `run 'virt-aa-hook enroll web-01', or set "domains": {"web-01": {"confine": false}} in /etc/virt-aa-hook/config.json to run it unconfined on purpose`;
+  t.deepEqual(outcome.stderr, [`virt-aa-hook: warning: domain 'web-01' runs unconfined: its emulator "/usr/bin/qemu-system-x86_64" is not virt-aa-hook's wrapper: ${fix}`]);
+  t.regex(outcome.log, /outcome=unconfined \(not enrolled\)/);
   t.false(fs.existsSync(warn.filesFile(uuid)));
   const require = hookEnv({ policy: 'require' });
   const refused = run(require, 'web-01 prepare begin -', domainXml(require, { enrolled: 'none' }), notLoaded);
   t.is(refused.exitCode, 2);
-  t.regex(refused.stderr[0] ?? '', /^virt-aa-hook: error: domain 'web-01': refusing to start an unconfined domain: it is not enrolled/);
+  t.deepEqual(refused.stderr, [`virt-aa-hook: error: domain 'web-01': refusing to start it unconfined (the configuration requires confinement): its emulator "/usr/bin/qemu-system-x86_64" is not virt-aa-hook's wrapper: ${fix}`]);
+});
+
+test('the fix names a domain the way a shell and our command line read it back', (t) => {
+  const env = hookEnv({ policy: 'require' });
+  const refused = run(env, "--it's prepare begin -", domainXml(env, { name: "--it's", enrolled: 'none' }), notLoaded);
+  t.regex(refused.stderr[0] ?? '', /run 'virt-aa-hook enroll -- '--it'\\''s''/);
+});
+
+test('"confine": false lets a domain through unconfined, by name or UUID, and says it was chosen', (t) => {
+  for (const key of ['web-01', uuid]) {
+    const env = hookEnv({ policy: 'require', domains: { [key]: { confine: false } } });
+    const outcome = run(env, 'web-01 prepare begin -', domainXml(env, { enrolled: 'none' }), notLoaded);
+    t.is(outcome.exitCode, 0);
+    t.deepEqual(outcome.stderr, []);
+    t.regex(outcome.log, /outcome=unconfined \(by choice: "confine": false\)$/);
+    t.false(fs.existsSync(env.filesFile(uuid)));
+  }
+});
+
+test('"confine": false on a domain that names the wrapper is refused with the fix, never silently confined', (t) => {
+  const env = hookEnv({ domains: { 'web-01': { confine: false } } });
+  const outcome = run(env, 'web-01 prepare begin -', domainXml(env), notLoaded);
+  t.is(outcome.exitCode, 2);
+  t.regex(outcome.stderr[0] ?? '', /"confine": false, but its emulator ".*" is virt-aa-hook's wrapper, which always confines: run 'virt-aa-hook unenroll web-01'/);
+});
+
+test('a domain naming a wrapper of the emulator directory is confined like an enrolled one', (t) => {
+  const env = hookEnv({ policy: 'require' });
+  const xml = domainXml(env, { enrolled: 'none' }).replace('/usr/bin/qemu-system-x86_64', `${env.config.paths.emulatorDir}/qemu-system-x86_64`);
+  const outcome = run(env, 'web-01 prepare begin -', xml);
+  t.is(outcome.exitCode, 0, outcome.stderr.join('\n'));
+  t.regex(outcome.log, /mode=wrapper .*outcome=compiled/);
+});
+
+/** A wrapper of /usr/bin/qemu-system-x86_64 in the environment's emulator directory. */
+function withWrapper(env: HookEnv): string {
+  const wrapper = `${env.config.paths.emulatorDir}/qemu-system-x86_64`;
+  fs.mkdirSync(path.dirname(wrapper), { recursive: true });
+  fs.writeFileSync(wrapper, renderWrapper(fs.readFileSync(path.join(checkoutRoot, 'scripts/qemu-wrapper'), 'utf8'), '/usr/bin/qemu-system-x86_64'), { mode: 0o755 });
+  return wrapper;
+}
+
+test('migrate and restore give an incoming domain naming a real emulator we wrap the wrapper, and change nothing else', (t) => {
+  for (const op of ['migrate', 'restore']) {
+    const env = hookEnv({ policy: 'require' });
+    const wrapper = withWrapper(env);
+    const xml = `<?xml version='1.0'?>\n<!-- <emulator>/usr/bin/qemu-system-x86_64</emulator> -->\n${domainXml(env, { enrolled: 'none', id: undefined })}\n`;
+    const outcome = run(env, `web-01 ${op} begin -`, xml, notLoaded);
+    t.is(outcome.exitCode, 0, outcome.stderr.join('\n'));
+    t.is(outcome.stdout, xml.replace('<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>', `<devices><emulator>${wrapper}</emulator>`));
+    t.regex(outcome.log, /mode=wrapper .*outcome=compiled \(compile-only\) emulator="/);
+    t.true(fs.existsSync(env.filesFile(uuid)));
+  }
+});
+
+test('migrate prints nothing when there is nothing to change: no wrapper for that emulator, "confine": false, or libvirt\'s driver active', (t) => {
+  const cases: readonly [string, Record<string, unknown>, boolean][] = [
+    ['no wrapper here', {}, false],
+    ['"confine": false', { domains: { 'web-01': { confine: false } } }, true],
+    ["libvirt's driver", { libvirtDriver: 'active' }, true],
+  ];
+  for (const [what, settings, wrapped] of cases) {
+    const env = hookEnv(settings);
+    if (wrapped) withWrapper(env);
+    const outcome = run(env, 'web-01 migrate begin -', domainXml(env, { enrolled: 'none', id: undefined }), notLoaded);
+    t.is(outcome.exitCode, 0, what);
+    t.is(outcome.stdout, '', what);
+  }
 });
 
 test("a domain libvirt's own driver labels is left to it (and to our virt-aa-helper): the hook writes nothing and removes nothing", (t) => {
@@ -117,7 +188,7 @@ test("at start, a domain the driver should have labelled but did not is unconfin
   const env = hookEnv({ libvirtDriver: 'active', policy: 'require' });
   const outcome = run(env, 'web-01 start begin -', domainXml(env, { enrolled: 'none' }));
   t.is(outcome.exitCode, 2);
-  t.regex(outcome.stderr[0] ?? '', /^virt-aa-hook: error: domain 'web-01': refusing to start an unconfined domain: libvirt's AppArmor driver did not label it/);
+  t.regex(outcome.stderr[0] ?? '', /^virt-aa-hook: error: domain 'web-01': refusing to start it unconfined \(the configuration requires confinement\): libvirt's AppArmor driver did not label it: the daemon started before its AppArmor profile was loaded/);
 });
 
 test("our emulator wrapper on a host where libvirt's driver labels every domain is refused with the fix", (t) => {

@@ -66,3 +66,21 @@ test('oversized input is refused without reading it all', (t) => {
   t.is(run.status, 2);
   t.is(run.stderr, 'virt-aa-hook: error: cannot read standard input: larger than 10 MiB\n');
 });
+
+test('a qemu:///session daemon (not root) runs the hook as its user: nothing stands in its way, whatever the policy', (t) => {
+  if (process.getuid?.() !== 0) return t.pass('needs root to run the hook as another user');
+  const env = hookEnv({ policy: 'require' });
+  fs.chmodSync(env.root, 0o755);
+  for (const op of ['prepare begin -', 'migrate begin -', 'release end -']) {
+    const run = spawnSync(process.execPath, [hook, 'vm', ...op.split(' ')], {
+      input: domainXml(env, { name: 'vm', uuid, enrolled: 'none' }),
+      encoding: 'utf8',
+      uid: 65534,
+      gid: 65534,
+      env: { PATH: '/usr/bin:/bin', LC_ALL: 'C', HOME: '/nonexistent', VIRT_AA_HOOK_CONFIG: env.configFile },
+    });
+    t.is(run.status, 0, `${op}: ${run.stderr}`);
+    t.is(run.stdout, '');
+  }
+  t.false(fs.existsSync(env.filesFile(uuid)));
+});

@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkoutRoot } from '../helpers/apparmor-parser.ts';
 import { defineGuest, removeGuest, type Guest } from './helpers/guests.ts';
-import { cli, configFile, hookLog, hookPath, imageDir, logOffset, logSince, missingPrerequisite, must, mustVirsh, run, startDaemons, virsh, writeConfig } from './helpers/host.ts';
+import { cli, configFile, daemonPathFromDropIn, hookLog, hookPath, imageDir, logOffset, logSince, missingPrerequisite, must, mustVirsh, run, startDaemons, virsh, writeConfig } from './helpers/host.ts';
+import { defaultPaths } from '../../lib/config.ts';
+import { renderWrapper } from '../../lib/wrapper.ts';
 import { startSecondLibvirtd } from './helpers/second-libvirtd.ts';
 
 const missing = missingPrerequisite();
@@ -32,7 +34,7 @@ function define(name: string): Guest {
 }
 
 function enroll(guest: Guest): void {
-  const result = cli('enroll', '--mode', 'wrapper', '--', guest.uuid);
+  const result = cli('enroll', '--', guest.uuid);
   if (result.code !== 0) throw new Error(`enroll failed: ${result.stderr}`);
 }
 
@@ -52,6 +54,13 @@ function events(offset: number, guest: Guest): string[] {
   }
   return lines;
 }
+
+const emulatorDir = defaultPaths.emulatorDir;
+const realEmulator = '/usr/bin/qemu-system-x86_64';
+const wrapper = `${emulatorDir}/qemu-system-x86_64`;
+/** libvirt's capability cache file of an emulator binary: named by the SHA-256 of its path. */
+const capsCacheFile = (binary: string): string => `/var/cache/libvirt/qemu/capabilities/${createHash('sha256').update(binary).digest('hex')}.xml`;
+const cachedCtime = (binary: string): string | undefined => /<qemuctime>(\d+)<\/qemuctime>/.exec(fs.existsSync(capsCacheFile(binary)) ? fs.readFileSync(capsCacheFile(binary), 'utf8') : '')?.[1];
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
@@ -79,6 +88,92 @@ if (missing !== undefined) {
     }
     fs.rmSync(imageDir, { recursive: true, force: true });
     fs.rmSync('/etc/virt-aa-hook-it-disk.qcow2', { force: true });
+  });
+
+  test.serial("install wrote the wrappers and the daemon's PATH drop-in; libvirtd runs with that PATH", (t) => {
+    const declared = daemonPathFromDropIn();
+    if (declared === undefined) return t.fail('no PATH drop-in of ours');
+    t.log(`no systemd here: libvirtd was started with PATH=${declared.path}, as declared in ${declared.file}`);
+    t.true(declared.path.startsWith(`${emulatorDir}:`));
+    t.regex(fs.readFileSync(wrapper, 'utf8'), new RegExp(`^real='${realEmulator}'$`, 'm'));
+    const environ = fs.readFileSync(`/proc/${fs.readFileSync('/run/libvirtd.pid', 'utf8').trim()}/environ`, 'utf8').split('\0');
+    t.true(environ.includes(`PATH=${declared.path}`));
+  });
+
+  test.serial('virsh capabilities names the wrapper, and a domain defined without <emulator> saves its path', (t) => {
+    const caps = mustVirsh('capabilities');
+    t.regex(caps, new RegExp(`<arch name='x86_64'>\\s*<wordsize>64</wordsize>\\s*<emulator>${wrapper}</emulator>`));
+    const guest = define('vah-it-no-emulator');
+    const file = path.join(imageDir, 'vah-it-no-emulator.xml');
+    fs.writeFileSync(file, mustVirsh('dumpxml', '--inactive', '--', guest.uuid).replace(/\s*<emulator>[^<]*<\/emulator>/, ''));
+    mustVirsh('define', '--file', file);
+    t.regex(mustVirsh('dumpxml', '--inactive', '--', guest.uuid), new RegExp(`<emulator>${wrapper}</emulator>`));
+    writeConfig({ policy: 'require' });
+    const offset = logOffset();
+    start(guest);
+    const lines = events(offset, guest);
+    t.true(lines.some((l) => l.includes('event=prepare/begin mode=wrapper') && l.includes('outcome=compiled (compile-only)')), lines.join('\n'));
+    t.true(fs.readFileSync(filesOf(guest.uuid), 'utf8').includes(`"${realEmulator}" ix,`), 'the profile runs the real emulator the wrapper execs');
+    mustVirsh('destroy', '--', guest.uuid);
+    writeConfig({});
+  });
+
+  test.serial('a QEMU upgrade (the real binary touched) plus the trigger, virt-aa-hook sync: libvirt probes again', (t) => {
+    mustVirsh('domcapabilities', '--emulatorbin', wrapper, '--virttype', 'qemu');
+    const before = cachedCtime(wrapper);
+    t.truthy(before, `libvirt cached the wrapper's capabilities in ${capsCacheFile(wrapper)}`);
+    const { atime, mtime } = fs.statSync(realEmulator);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
+    // What a package upgrade does to the binary: a new ctime (the mtime is put back as dpkg would keep the package's).
+    fs.utimesSync(realEmulator, atime, mtime);
+    const sync = cli('sync');
+    t.is(sync.code, 0, sync.stderr);
+    t.regex(sync.stdout, new RegExp(`touched ${wrapper}: ${realEmulator} changed since`));
+    mustVirsh('domcapabilities', '--emulatorbin', wrapper, '--virttype', 'qemu');
+    const after = cachedCtime(wrapper);
+    t.not(after, before, 'the cache was rebuilt');
+    t.is(after, String(Math.floor(fs.statSync(wrapper).ctimeMs / 1000)), "keyed on the wrapper's new ctime");
+  });
+
+  test.serial('what the wrapper adds to a capability probe, measured', (t) => {
+    // A QEMU of its own, so that the host's is not touched for every probe. Debian's
+    // QEMU is relocatable: it finds its modules and firmware relative to its own
+    // directory, so the copy gets lib/ and share/ beside it.
+    const dir = path.join(imageDir, 'probe');
+    fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    for (const tree of ['lib', 'share']) if (!fs.existsSync(path.join(dir, tree))) fs.symlinkSync(`/usr/${tree}`, path.join(dir, tree));
+    const copy = path.join(dir, 'bin', 'qemu-system-x86_64');
+    fs.copyFileSync(realEmulator, copy);
+    fs.chmodSync(copy, 0o755);
+    const probeWrapper = path.join(dir, 'wrapper', 'qemu-system-x86_64');
+    fs.mkdirSync(path.dirname(probeWrapper), { recursive: true });
+    fs.writeFileSync(probeWrapper, renderWrapper(fs.readFileSync(path.join(checkoutRoot, 'scripts/qemu-wrapper'), 'utf8'), copy), { mode: 0o755 });
+    const probe = (binary: string): number => {
+      // A new ctime makes libvirt probe again.
+      const { atime, mtime } = fs.statSync(binary);
+      fs.utimesSync(binary, atime, mtime);
+      const t0 = process.hrtime.bigint();
+      mustVirsh('domcapabilities', '--emulatorbin', binary, '--virttype', 'qemu');
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    probe(copy);
+    probe(probeWrapper);
+    const direct: number[] = [];
+    const wrapped: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      direct.push(probe(copy));
+      wrapped.push(probe(probeWrapper));
+    }
+    const exec = (binary: string): number => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < 20; i++) must(binary, ['-version']);
+      return Number(process.hrtime.bigint() - t0) / 1e6 / 20;
+    };
+    const execDirect = exec(copy);
+    const execWrapped = exec(probeWrapper);
+    t.log(`capability probe (virsh domcapabilities after a new ctime), median of 5: direct ${median(direct).toFixed(0)} ms, through the wrapper ${median(wrapped).toFixed(0)} ms (${(median(wrapped) - median(direct)).toFixed(0)} ms); all: direct ${direct.map((v) => v.toFixed(0)).join(', ')}; wrapped ${wrapped.map((v) => v.toFixed(0)).join(', ')}`);
+    t.log(`one exec of "qemu-system-x86_64 -version", mean of 20: direct ${execDirect.toFixed(1)} ms, through the wrapper ${execWrapped.toFixed(1)} ms`);
+    t.true(median(wrapped) > 0);
   });
 
   test.serial('install kept the admin hook running from qemu.d', (t) => {
@@ -137,7 +232,7 @@ if (missing !== undefined) {
   test.serial('define, enroll, start and destroy: the profile is written and compiled at prepare and gone after release', (t) => {
     const guest = define('vah-it-basic');
     enroll(guest);
-    t.regex(mustVirsh('dumpxml', '--inactive', '--', guest.uuid), /<emulator>\/usr\/lib\/libvirt\/virt-aa-hook\.qemu-system-x86_64<\/emulator>/);
+    t.regex(mustVirsh('dumpxml', '--inactive', '--', guest.uuid), new RegExp(`<emulator>${wrapper}</emulator>`));
     const offset = logOffset();
     start(guest);
     const files = fs.readFileSync(filesOf(guest.uuid), 'utf8');
@@ -229,7 +324,7 @@ if (missing !== undefined) {
     writeConfig({ policy: 'require' });
     const refused = virsh('start', '--', guest.uuid);
     t.not(refused.code, 0);
-    t.regex(refused.stderr, /virt-aa-hook: error: domain 'vah-it-unenrolled': refusing to start an unconfined domain: it is not enrolled/);
+    t.regex(refused.stderr, /virt-aa-hook: error: domain 'vah-it-unenrolled': refusing to start it unconfined \(the configuration requires confinement\): its emulator "\/usr\/bin\/qemu-system-x86_64" is not virt-aa-hook's wrapper: run 'virt-aa-hook enroll vah-it-unenrolled'/);
     writeConfig({});
     const offset = logOffset();
     t.is(virsh('start', '--', guest.uuid).code, 0);
@@ -245,6 +340,18 @@ if (missing !== undefined) {
       const result = run(hookPath, [guest.name, op, 'begin', '-'], { input: xml, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/root' } });
       t.is(result.code, 0, result.stderr);
       t.is(result.stdout, '');
+    }
+    run(hookPath, [guest.name, 'release', 'end', '-'], { input: xml });
+  });
+
+  test.serial('migrate and restore give an incoming domain that names the real emulator the wrapper, nothing else changed', (t) => {
+    const guest = define('vah-it-incoming');
+    const xml = mustVirsh('dumpxml', '--migratable', '--', guest.uuid);
+    t.true(xml.includes(`<emulator>${realEmulator}</emulator>`));
+    for (const op of ['migrate', 'restore']) {
+      const result = run(hookPath, [guest.name, op, 'begin', '-'], { input: xml, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/root' } });
+      t.is(result.code, 0, result.stderr);
+      t.is(result.stdout, xml.replace(`<emulator>${realEmulator}</emulator>`, `<emulator>${wrapper}</emulator>`));
     }
     run(hookPath, [guest.name, 'release', 'end', '-'], { input: xml });
   });

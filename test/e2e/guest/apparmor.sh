@@ -167,17 +167,23 @@ end_scenario
 
 
 # ---------------------------------------------------------------------------
-begin_scenario libvirt-mode 'security_driver "apparmor", libvirtd under its Debian profile plus our override: static label'
+begin_scenario static-label-legacy "a static label from an earlier version's retired 'enroll --mode libvirt': still confined after the upgrade, and unenroll takes it to libvirt's driver and our helper"
 stop_libvirtd
-check 'the libvirtd profile (with our override) loads' apparmor_parser -r /etc/apparmor.d/usr.sbin.libvirtd
+check "libvirtd's and libvirt's helper's profiles (with our blocks) load" apparmor_parser -r /etc/apparmor.d/usr.sbin.libvirtd /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
 set_security_driver apparmor
+# What an earlier version left: the definition with our static label and our
+# record, which libvirt reads at its start. The boot unit's `sync` loads the
+# placeholder first, or libvirt would refuse the label.
+sed -e "s|</devices>|</devices><seclabel type='static' model='apparmor' relabel='no'><label>libvirt-$U3</label></seclabel>|" \
+	-e "s|<vcpu>|<metadata><vah:enrollment xmlns:vah='https://github.com/virt-aa-hook/virt-aa-hook/enrollment/1' mode='libvirt'/></metadata><vcpu>|" \
+	$IMAGES/lab/domain.xml >/etc/libvirt/qemu/lab.xml
+check 'virt-aa-hook sync loads the placeholder of the static label' virt-aa-hook sync
+check 'the placeholder is loaded' profile_loaded "libvirt-$U3"
 check 'libvirtd starts with the AppArmor driver' start_libvirtd
 check_match 'libvirtd runs confined' "$(label_of_pid "$(cat /run/libvirtd.pid)")" '^(/usr/sbin/)?libvirtd \(enforce\)$'
 check_match 'virsh capabilities shows the apparmor secmodel' "$(virsh capabilities)" '<model>apparmor</model>'
-virsh define $IMAGES/lab/domain.xml >/dev/null
-check 'virt-aa-hook enroll lab --mode libvirt' virt-aa-hook enroll lab --mode libvirt
-check_match 'the domain has our static label' "$(virsh dumpxml lab | grep -A1 "<seclabel type='static' model='apparmor'")" "libvirt-$U3"
-check 'the placeholder is loaded at enrolment' profile_loaded "libvirt-$U3"
+check_match 'libvirt kept the definition with our static label' "$(virsh dumpxml lab | grep -A1 "<seclabel type='static' model='apparmor'")" "libvirt-$U3"
+check_not 'a new static-label enrolment is refused' virt-aa-hook enroll lab --mode libvirt
 check 'virsh start lab' virsh start lab
 confined_as lab $U3
 check 'the profile reads the disk' read_as "libvirt-$U3" $IMAGES/lab/top.qcow2
@@ -186,16 +192,21 @@ check 'the profile reads the cdrom' read_as "libvirt-$U3" $IMAGES/lab/cd.iso
 check_not 'the profile cannot read /etc/shadow' read_as "libvirt-$U3" /etc/shadow
 check_not "the profile cannot read the other guest's disk" read_as "libvirt-$U3" $IMAGES/wrap/top.qcow2
 prepare=$(hook_lines lab | grep 'event=prepare')
-check_match 'the hook loaded the profile' "$prepare" 'outcome=loaded'
+check_match 'the hook loaded the profile' "$prepare" 'mode=libvirt .*outcome=loaded'
 check_match "the hook ran in its own profile, not libvirtd's" "$prepare" 'hook_label="virt-aa-hook \(enforce\)"'
 fact 'prepare log line' "$prepare"
 check 'virsh destroy lab' virsh destroy lab
 check 'after release the placeholder is loaded' profile_loaded "libvirt-$U3"
 check_match 'the stopped event put the placeholder back' "$(hook_lines lab | grep 'event=stopped')" 'mode=libvirt outcome=placeholder'
 check_match 'release keeps it (libvirt has dropped the label from the XML by then)' "$(hook_lines lab | grep 'event=release')" 'mode=libvirt outcome=placeholder'
-check 'virsh start lab (again)' virsh start lab
+# The way back: the label goes, and libvirt's driver gives the domain a dynamic label and runs our helper.
+check 'virt-aa-hook unenroll lab' virt-aa-hook unenroll lab
+check_not 'the static label is gone' bash -c "virsh --connect qemu:///system dumpxml lab | grep -q \"type='static' model='apparmor'\""
+check 'virsh start lab (after unenroll)' virsh start lab
 confined_as lab $U3
-check 'virsh destroy lab (again)' virsh destroy lab
+check_match "libvirt's driver labelled it dynamically" "$(virsh dumpxml lab)" "<seclabel type='dynamic' model='apparmor' relabel='yes'>"
+check_match 'our helper made its profile' "$(grep -F "profile=libvirt-$U3 helper=" "$SYSLOG" | head -n 1)" 'helper="-c" mode=driver'
+check 'virsh destroy lab (after unenroll)' virsh destroy lab
 end_scenario
 
 wait "$namespaces_pid"
@@ -203,9 +214,9 @@ wait "$namespaces_pid"
 # ---------------------------------------------------------------------------
 begin_scenario denials 'no AppArmor denial of a profile of ours other than those provoked on purpose'
 # What the scenarios provoke on purpose: /etc/shadow, the disk elsewhere, and
-# libvirt-mode's guest reading the other guest's disk.
+# static-label-legacy's guest reading the other guest's disk.
 expected="name=\"(/etc/shadow|/srv/e2e/elsewhere/other.qcow2)\"|profile=\"libvirt-$U3\" name=\"$IMAGES/wrap/top.qcow2\""
-ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook)"'
+ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook|virt-aa-helper)"'
 denied=$(apparmor_lines | grep -F 'apparmor="DENIED"')
 ours=$(grep -E "$ours_re" <<<"$denied")
 unexpected=$(printf '%s\n' "$ours" | grep -vE "$expected" | grep .)

@@ -119,8 +119,9 @@ fact() { # key value: for the host to assert on
 
 # A pause without a process: read from a pipe nobody writes to, until the
 # timeout. Under TCG a polling loop that execs sleep (and date) burns the CPU
-# the daemons it waits for need.
-exec {NAP_FD}<> <(:)
+# the daemons it waits for need. Opened by boot_basics: process substitution
+# needs /dev/fd, which PID 1 of the guest has only from there on.
+NAP_FD=
 nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
 wait_until() { # seconds command...
 	local deadline=$((EPOCHSECONDS + $1))
@@ -156,7 +157,9 @@ reset_host_state() {
 	rm -rf /usr/lib/virt-aa-hook /usr/sbin/virt-aa-hook /var/lib/virt-aa-hook /var/cache/apparmor/virt-aa-hook /etc/virt-aa-hook \
 		/etc/apparmor.d/virt-aa-hook /etc/apparmor.d/abstractions/virt-aa-hook /etc/apparmor.d/etc.libvirt.hooks.qemu \
 		/etc/apparmor.d/local/etc.libvirt.hooks.qemu /etc/systemd/system/virt-aa-hook-sync.service
-	rm -f /usr/lib/libvirt/virt-aa-hook.* /etc/apparmor.d/libvirt/libvirt-* /etc/apparmor.d/libvirt/.libvirt-*
+	rm -f /usr/lib/libvirt/virt-aa-hook.* /etc/apparmor.d/libvirt/libvirt-* /etc/apparmor.d/libvirt/.libvirt-* \
+		/etc/systemd/system/{libvirtd,virtqemud}.service.d/virt-aa-hook-path.conf /etc/apt/apt.conf.d/90virt-aa-hook \
+		/etc/apparmor.d/virt-aa-hook.usr.sbin.*
 	for local in /etc/apparmor.d/local/usr.sbin.libvirtd /etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper; do
 		if [[ -f $local ]]; then sed -i '/^# BEGIN virt-aa-hook$/,/^# END virt-aa-hook$/d' "$local"; fi
 	done
@@ -165,6 +168,9 @@ reset_host_state() {
 		rm -f /usr/lib/libvirt/virt-aa-helper
 		dpkg-divert --quiet --local --rename --remove /usr/lib/libvirt/virt-aa-helper 2>/dev/null ||
 			mv /usr/lib/libvirt/virt-aa-helper.distrib /usr/lib/libvirt/virt-aa-helper
+	fi
+	if [[ -f /etc/default/libvirtd ]]; then
+		sed -i '/^# BEGIN virt-aa-hook PATH/,/^# END virt-aa-hook PATH$/d' /etc/default/libvirtd
 	fi
 	fresh_tree /var/lib/libvirt
 	fresh_tree /var/log
@@ -175,15 +181,21 @@ reset_host_state() {
 }
 
 # The stages every boot starts with: a host state of its own, our installer
-# (what it printed goes to INSTALL_OUT), the default configuration, and
-# libvirtd without a security driver.
-INSTALL_OUT=
+# (what it printed goes to INSTALL_OUT, the configuration it wrote to
+# INSTALLED_CONFIG), the default configuration, and libvirtd without a
+# security driver. With DAEMON_PATH_FROM_DROPIN=1, libvirtd gets the PATH our
+# drop-in declares (see start_libvirtd).
+INSTALL_OUT= INSTALLED_CONFIG= LIBVIRTD_PATH=
 prepare_host() {
 	stage reset
 	reset_host_state
 	stage install
 	cd "$E2E_CHECKOUT" || return 1
 	INSTALL_OUT=$(scripts/install --node /usr/bin/node 2>&1) || { say "scripts/install failed: $INSTALL_OUT"; return 1; }
+	INSTALLED_CONFIG=$(cat /etc/virt-aa-hook/config.json 2>/dev/null)
+	if [[ ${DAEMON_PATH_FROM_DROPIN:-0} == 1 ]]; then
+		LIBVIRTD_PATH=$(dropin_path) || { say "the installer wrote no PATH drop-in"; return 1; }
+	fi
 	write_config '{}'
 	set_security_driver none
 	stage libvirtd
@@ -218,6 +230,7 @@ boot_basics() {
 	[[ -e /dev/stdin ]] || ln -s /proc/self/fd/0 /dev/stdin
 	[[ -e /dev/stdout ]] || ln -s /proc/self/fd/1 /dev/stdout
 	[[ -e /dev/stderr ]] || ln -s /proc/self/fd/2 /dev/stderr
+	exec {NAP_FD}<> <(:)
 	ip link set lo up
 	hostname e2e-guest
 	# Audit records reach the kernel log through printk, which drops bursts
@@ -240,9 +253,25 @@ power_off() {
 
 virsh() { command virsh --connect qemu:///system "$@"; }
 
+# The PATH our drop-in declares: the guest runs no systemd, so the installer
+# wrote it where Debian's sysv init script of libvirtd reads it,
+# /etc/default/libvirtd (a systemd drop-in is read first, should there be one).
+dropin_path() {
+	local file line
+	for file in /etc/systemd/system/libvirtd.service.d/virt-aa-hook-path.conf /etc/default/libvirtd; do
+		line=$(sed -n '/virt-aa-hook/,$ s/^\(Environment=\)\{0,1\}PATH=//p' "$file" 2>/dev/null | head -n 1)
+		if [[ -n $line ]]; then
+			printf '%s\n' "$line"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# libvirtd as its init would start it: with LIBVIRTD_PATH (from our drop-in) when set.
 start_libvirtd() {
 	pgrep -x virtlogd >/dev/null || virtlogd -d
-	/usr/sbin/libvirtd -d
+	PATH=${LIBVIRTD_PATH:-$PATH} /usr/sbin/libvirtd -d
 	wait_until 120 test -S /run/libvirt/libvirt-sock && wait_until 60 virsh version
 }
 

@@ -5,6 +5,8 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { defaultPaths } from '../../../lib/config.ts';
+import { declaredPath, dropInFile } from '../../../lib/daemon-path.ts';
 import { checkoutRoot, featuresFile } from '../../helpers/apparmor-parser.ts';
 
 const installedCli = '/usr/sbin/virt-aa-hook';
@@ -62,11 +64,33 @@ export function waitFor(what: string, check: () => boolean, timeoutMs = 60_000):
   }
 }
 
-/** Starts virtlogd and libvirtd as root (no systemd here), or restarts libvirtd so it sees the hook. */
+/**
+ * The PATH libvirtd gets from the drop-in the installer wrote: this machine
+ * runs no systemd, so the test starts libvirtd itself with the PATH that
+ * systemd's drop-in (or, without systemd, Debian's /etc/default/libvirtd,
+ * which the init script sources) declares, parsed from that file.
+ */
+export function daemonPathFromDropIn(): { readonly file: string; readonly path: string } | undefined {
+  for (const file of [dropInFile(defaultPaths.systemdDir, 'libvirtd.service'), defaultPaths.sysvDefaults]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const declared = text.includes('virt-aa-hook') ? declaredPath(text) : undefined;
+    if (declared !== undefined) return { file, path: declared };
+  }
+  return undefined;
+}
+
+/** Starts virtlogd and libvirtd as root (no systemd here), or restarts libvirtd so it sees the hook, with the PATH of our drop-in. */
 export function startDaemons(): void {
   if (pidOf('/run/virtlogd.pid') === undefined) must('virtlogd', ['-d']);
   stopLibvirtd();
-  must('libvirtd', ['-d']);
+  const declared = daemonPathFromDropIn();
+  const result = run('libvirtd', ['-d'], { env: { ...process.env, PATH: declared?.path ?? process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  if (result.code !== 0) throw new Error(`libvirtd -d failed (${result.code}): ${result.stderr}`);
   waitFor('libvirtd', () => virsh('version').code === 0, 120_000);
 }
 
