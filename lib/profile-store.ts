@@ -77,8 +77,26 @@ export function placeholderText(uuid: string): string {
   ].join('\n');
 }
 
-/** The `.files` text: the rules synthesized from the XML and libvirt's appends, plus the configuration's own rules for this domain. */
-export function renderDomainRules(domain: Domain, deps: Pick<StoreDeps, 'config' | 'fs'>, appended: readonly AppendedPath[] = []): { readonly profile: Profile; readonly text: string } {
+/** The configuration's own rules for a domain: the `domains` key that holds them, and the rules as written. */
+export interface ConfiguredRules {
+  readonly key: string;
+  readonly rules: readonly string[];
+}
+
+export interface DomainRules {
+  readonly profile: Profile;
+  /** undefined when the configuration has no rules for this domain. */
+  readonly configured: ConfiguredRules | undefined;
+  /** The profile is loaded in complain mode (`domains.<key>.complain`). */
+  readonly complain: boolean;
+}
+
+/**
+ * Everything the configuration and the domain XML put into a domain's rules:
+ * the one path from a domain to its rules, for the hook, our virt-aa-helper
+ * and `generate` alike, so none of them can print what another does not write.
+ */
+export function synthesizeDomainRules(domain: Domain, deps: Pick<StoreDeps, 'config' | 'fs'>, appended: readonly AppendedPath[] = []): DomainRules {
   const { config } = deps;
   // QEMU is the real emulator our wrapper execs into the profile: that is the binary the profile runs.
   const wrapped = domain.emulator !== undefined && isWrapperPath(domain.emulator, config.paths) ? wrappedEmulator(deps.fs.readText(domain.emulator) ?? '') : undefined;
@@ -86,8 +104,19 @@ export function renderDomainRules(domain: Domain, deps: Pick<StoreDeps, 'config'
   const profile = synthesizeProfile(synthesized, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } }, appendedAccesses(appended));
   const settings = domainSettings(config, domain.name, domain.uuid);
   const key = settingsKey(config, domain.name, domain.uuid);
-  const extra = settings.rules.length === 0 || key === undefined ? '' : `\n# configuration: domains.${oneLine(key)}.rules\n${settings.rules.join('\n')}\n`;
-  return { profile, text: renderRules(profile) + extra };
+  const configured = settings.rules.length === 0 || key === undefined ? undefined : { key, rules: settings.rules };
+  return { profile, configured, complain: settings.complain };
+}
+
+/** The configuration's rules as they follow the synthesized ones in `.files` (and in every view `generate` prints). */
+export function configuredRulesText(configured: ConfiguredRules | undefined): string {
+  return configured === undefined ? '' : `\n# configuration: domains.${oneLine(configured.key)}.rules\n${configured.rules.join('\n')}\n`;
+}
+
+/** The `.files` text: the rules synthesized from the XML and libvirt's appends, plus the configuration's own rules for this domain. */
+export function renderDomainRules(domain: Domain, deps: Pick<StoreDeps, 'config' | 'fs'>, appended: readonly AppendedPath[] = []): { readonly profile: Profile; readonly text: string } {
+  const { profile, configured } = synthesizeDomainRules(domain, deps, appended);
+  return { profile, text: renderRules(profile) + configuredRulesText(configured) };
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { compileProfiles } from './helpers/apparmor-parser.ts';
-import { runCapture, type CliRun } from './helpers/cli.ts';
+import { emptyConfig, runCapture, type CliRun } from './helpers/cli.ts';
 import { corpusDir, corpusFiles, corpusPresent, qemuTypes, type CorpusFile } from './helpers/corpus.ts';
 
 if (!corpusPresent) {
@@ -14,7 +14,7 @@ if (!corpusPresent) {
   const files = corpusFiles();
   const runs = new Map<CorpusFile, CliRun>();
   test.before(async () => {
-    for (const file of files) runs.set(file, await runCapture(['generate', '--profile', file.file]));
+    for (const file of files) runs.set(file, await runCapture(['generate', '--config-file', emptyConfig, '--profile', file.file]));
   });
 
   test('no crash, no stack trace, only exit codes 0 and 2, one line per message', (t) => {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildHostTree } from './helpers/host-tree.ts';
 import { checkoutRoot, compileProfiles } from './helpers/apparmor-parser.ts';
-import { runCapture, type CliRun } from './helpers/cli.ts';
+import { emptyConfig, runCapture, type CliRun } from './helpers/cli.ts';
 
 const dir = path.join(checkoutRoot, 'test/fixtures/golden');
 const cases = fs.readdirSync(dir).filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -4)).sort();
@@ -24,7 +24,7 @@ function transcript(run: CliRun): string {
 
 for (const name of cases) {
   test(`golden: ${name}`, async (t) => {
-    const run = await runCapture(['generate', '--root', hostRoot, path.join(dir, `${name}.xml`)]);
+    const run = await runCapture(['generate', '--config-file', emptyConfig, '--root', hostRoot, path.join(dir, `${name}.xml`)]);
     const expectedFile = path.join(dir, `${name}.expected`);
     const actual = transcript(run);
     if (update) fs.writeFileSync(expectedFile, actual);
@@ -42,7 +42,7 @@ for (const name of cases) {
 test('every golden profile compiles with apparmor_parser', async (t) => {
   const profiles: string[] = [];
   for (const name of cases.filter((n) => !n.startsWith('error-'))) {
-    const run = await runCapture(['generate', '--profile', '--root', hostRoot, path.join(dir, `${name}.xml`)]);
+    const run = await runCapture(['generate', '--config-file', emptyConfig, '--profile', '--root', hostRoot, path.join(dir, `${name}.xml`)]);
     t.is(run.code, 0, name);
     profiles.push(run.stdout);
   }

@@ -1,20 +1,25 @@
 // `virt-aa-hook generate [FILE|-]`: the per-VM rules, the full profile, the
-// structured rules or the annotated view, for one domain XML.
+// structured rules or the annotated view, for one domain XML. It reads the
+// configuration (per-domain rules, graphicsTls, layout, the wrappers' paths)
+// and synthesizes through the profile store's own path, so it prints exactly
+// the rules the hook and our virt-aa-helper write for that domain.
 
 import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { parseDomain } from '../domain/parse.ts';
 import { readRequiredFile } from '../apparmor/files.ts';
+import { loadConfig } from '../config.ts';
 import { oneLine } from '../errors.ts';
-import { inlineProfileText, synthesizeProfile } from '../generate.ts';
+import { inlineProfileText } from '../generate.ts';
 import { localFs } from '../host/host-fs.ts';
-import { defaultLayout } from '../host/layout.ts';
 import { bundledTemplateRelative, packageRoot } from '../package-root.ts';
+import { configuredRulesText, synthesizeDomainRules } from '../profile-store.ts';
 import { profileJson, renderExplained, renderRules } from '../profile/render.ts';
 import { readDomainXml } from '../read-input.ts';
+import type { GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
 
-export interface GenerateArgs {
+export interface GenerateArgs extends GlobalArgs {
   readonly file: string | undefined;
   readonly profile: boolean | undefined;
   readonly json: boolean | undefined;
@@ -35,14 +40,17 @@ export function generateBuilder(y: Argv): Argv<GenerateArgs> {
 }
 
 export function runGenerate(args: GenerateArgs, io: CliIo): void {
+  const config = loadConfig(args['config-file']);
   const domain = parseDomain(readDomainXml(args.file));
-  const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: defaultLayout });
+  const { profile, configured, complain } = synthesizeDomainRules(domain, { config, fs: localFs(args.root) });
   for (const notice of profile.notices) io.stderr(`virt-aa-hook: warning: ${oneLine(`domain '${domain.name}', ${notice.reason.device}: ${notice.message}`)}`);
   if (args.json === true) {
-    io.stdout(`${JSON.stringify(profileJson(profile), null, 2)}\n`);
+    // complain is how the profile is loaded (apparmor_parser -C), not text in it.
+    const json = { ...profileJson(profile), configuredRules: configured === undefined ? null : { key: configured.key, rules: configured.rules }, complain };
+    io.stdout(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
-  const rules = args.explain === true ? renderExplained(profile) : renderRules(profile);
+  const rules = (args.explain === true ? renderExplained(profile) : renderRules(profile)) + configuredRulesText(configured);
   if (args.profile !== true) {
     io.stdout(rules);
     return;

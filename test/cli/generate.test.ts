@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
 import { checkoutRoot, compileProfile } from '../helpers/apparmor-parser.ts';
-import { runCapture } from '../helpers/cli.ts';
+import { emptyConfig, runCapture } from '../helpers/cli.ts';
 
 const cli = path.join(checkoutRoot, 'dist/virt-aa-hook');
 const example = path.join(checkoutRoot, 'test/fixtures/example-vm.xml');
@@ -17,7 +17,7 @@ test('a 50 MB document on stdin is refused in one line, exit 2', (t) => {
 });
 
 test('--json gives every rule with its reasons', async (t) => {
-  const run = await runCapture(['generate', '--json', example]);
+  const run = await runCapture(['generate', '--config-file', emptyConfig, '--json', example]);
   t.is(run.code, 0, run.stderr);
   const json = JSON.parse(run.stdout) as { profile: string; rules: { path: string; perms: string; reasons: { device: string }[] }[]; abstractions: { include: string }[] };
   t.is(json.profile, 'libvirt-6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55');
@@ -27,7 +27,7 @@ test('--json gives every rule with its reasons', async (t) => {
 });
 
 test('--profile --explain compiles and says why every rule is there', async (t) => {
-  const run = await runCapture(['generate', '--profile', '--explain', example]);
+  const run = await runCapture(['generate', '--config-file', emptyConfig, '--profile', '--explain', example]);
   t.is(run.code, 0, run.stderr);
   for (const line of run.stdout.split('\n').filter((l) => /^\s+"/.test(l))) t.regex(line, /, {2}# \S/, line);
   const compiled = compileProfile(run.stdout);
@@ -38,18 +38,18 @@ test('a broken template is a host error: exit 3, one line naming the token', asy
   const dir = tmp.dirSync({ unsafeCleanup: true }).name;
   const template = path.join(dir, 'TEMPLATE.qemu');
   fs.writeFileSync(template, 'profile ###PROFILE_NAME### {\n###VM_RULES###\n###EXTRA###\n}\n');
-  const run = await runCapture(['generate', '--profile', '--template', template, example]);
+  const run = await runCapture(['generate', '--config-file', emptyConfig, '--profile', '--template', template, example]);
   t.is(run.code, 3);
   t.is(run.stderr, `virt-aa-hook: error: path "${template}": cannot use profile template: unknown token ###EXTRA###\n`);
   fs.writeFileSync(template, 'profile ###PROFILE_NAME### {\n}\n');
-  t.regex((await runCapture(['generate', '--profile', '--template', template, example])).stderr, /token ###VM_RULES### is missing/);
+  t.regex((await runCapture(['generate', '--config-file', emptyConfig, '--profile', '--template', template, example])).stderr, /token ###VM_RULES### is missing/);
 });
 
 test('a missing file and an unknown option are one-line errors', async (t) => {
-  const missing = await runCapture(['generate', '/nonexistent/domain.xml']);
+  const missing = await runCapture(['generate', '--config-file', emptyConfig, '/nonexistent/domain.xml']);
   t.is(missing.code, 2);
   t.is(missing.stderr, 'virt-aa-hook: error: path "/nonexistent/domain.xml": cannot read /nonexistent/domain.xml: ENOENT\n');
-  const unknown = await runCapture(['generate', '--frobnicate', example]);
+  const unknown = await runCapture(['generate', '--config-file', emptyConfig, '--frobnicate', example]);
   t.is(unknown.code, 64);
   t.is(unknown.stderr, 'virt-aa-hook: error: Unknown argument: frobnicate\n');
 });

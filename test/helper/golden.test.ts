@@ -11,7 +11,7 @@ import { parseHelperArgv } from '../../lib/helper/argv.ts';
 import { runHelper } from '../../lib/helper/run.ts';
 import { localFs } from '../../lib/host/host-fs.ts';
 import { checkoutRoot } from '../helpers/apparmor-parser.ts';
-import { runCapture } from '../helpers/cli.ts';
+import { emptyConfig, runCapture } from '../helpers/cli.ts';
 import { hookEnv } from '../helpers/hook-env.ts';
 import { buildHostTree } from '../helpers/host-tree.ts';
 
@@ -25,7 +25,7 @@ for (const name of cases) {
     const xml = fs.readFileSync(file, 'utf8');
     const uuid = /<uuid>\s*([^<]*?)\s*<\/uuid>/.exec(xml)?.[1];
     if (uuid === undefined) return t.pass('no UUID: libvirt never runs its helper without one');
-    const generated = await runCapture(['generate', '--root', hostRoot, file]);
+    const generated = await runCapture(['generate', '--config-file', emptyConfig, '--root', hostRoot, file]);
     const env = hookEnv();
     const outcome = runHelper(parseHelperArgv(['-d', '-r', '-u', `libvirt-${uuid}`]), { ...env.deps(), fs: localFs(hostRoot), readXml: () => xml });
     if (outcome.kind !== 'done') {

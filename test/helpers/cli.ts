@@ -1,6 +1,14 @@
 // Runs the admin CLI in-process and captures what it printed.
 
+import * as path from 'node:path';
 import { runCli } from '../../lib/cli/run.ts';
+import { checkoutRoot } from './apparmor-parser.ts';
+
+/**
+ * A configuration with nothing in it: `generate` reads the configuration in
+ * effect, and tests must not depend on this machine's /etc/virt-aa-hook/config.json.
+ */
+export const emptyConfig = path.join(checkoutRoot, 'test/fixtures/empty-config.json');
 
 export interface CliRun {
   readonly code: number;
