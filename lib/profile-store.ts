@@ -168,6 +168,17 @@ export type ProfileOrigin =
   /** made by libvirt's own virt-aa-helper before we took over: replaced by ours */
   | 'libvirt-replaced';
 
+/**
+ * Who made the profile file as it is: our template (as it makes it now, or
+ * as we wrote it: the state's hash), libvirt's own helper before we took
+ * over, or an administrator. `generated` undefined: the template cannot be
+ * read, so only the hash can tell.
+ */
+export function profileOrigin(uuid: string, current: string | undefined, generated: string | undefined, state: Pick<DomainState, 'profileSha256'> | undefined, libvirtTemplate: string | undefined): ProfileOrigin {
+  if (current === undefined || current === generated || sha256(current) === state?.profileSha256) return 'generated';
+  return isLibvirtHelperProfile(current, uuid, libvirtTemplate) ? 'libvirt-replaced' : 'admin-edited';
+}
+
 export interface InstallResult {
   /** Whether apparmor_parser ran (false: nothing changed and it is loaded). */
   readonly loaded: boolean;
@@ -187,12 +198,7 @@ export function installProfile(domain: Pick<Domain, 'uuid' | 'name' | 'id'>, mod
   const previous = readState(context.stateDir, uuid);
   const generated = profileFromTemplate(uuid, context);
   const current = readText(paths.profile);
-  const origin: ProfileOrigin =
-    current === undefined || current === generated || sha256(current) === previous?.profileSha256
-      ? 'generated'
-      : isLibvirtHelperProfile(current, uuid, context.libvirtTemplate())
-        ? 'libvirt-replaced'
-        : 'admin-edited';
+  const origin = profileOrigin(uuid, current, generated, previous, context.libvirtTemplate());
   const adminProfile = origin === 'admin-edited';
   // The include must exist before the profile that names it is compiled.
   const filesChanged = writeIfChanged(paths.files, rulesText);

@@ -7,9 +7,14 @@ export function shellWord(text: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `virt-aa-hook <verb> <operands> [options]`, or `virt-aa-hook <verb> [options] -- <operands>` when an operand starts with "-". */
-export function commandLine(verb: string, operands: readonly string[], options: readonly string[] = []): string {
+/** `<program> <verb> <operands> [options]`, or `<program> <verb> [options] -- <operands>` when an operand starts with "-" (virsh reads `--` too). */
+export function programLine(program: string, verb: string, operands: readonly string[], options: readonly string[] = []): string {
   const quoted = operands.map(shellWord);
   const words = operands.some((o) => o.startsWith('-') && o !== '-') ? [...options, '--', ...quoted] : [...quoted, ...options];
-  return ['virt-aa-hook', verb, ...words].join(' ');
+  return [program, verb, ...words].join(' ');
+}
+
+/** `virt-aa-hook <verb> <operands> [options]`, with `--` as programLine puts it. */
+export function commandLine(verb: string, operands: readonly string[], options: readonly string[] = []): string {
+  return programLine('virt-aa-hook', verb, operands, options);
 }

@@ -30,7 +30,7 @@ export interface DenialsArgs extends GlobalArgs {
 const auditLog = '/var/log/audit/audit.log';
 
 /** The first log that has the records: auditd's file if it exists, else the kernel log. */
-function readLogs(file: string | undefined): { readonly source: string; readonly text: string } {
+export function readLogs(file: string | undefined): { readonly source: string; readonly text: string } {
   if (file !== undefined) {
     try {
       return { source: file, text: fs.readFileSync(file === '-' ? 0 : file, 'utf8') };

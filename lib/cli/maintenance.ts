@@ -24,7 +24,7 @@ import { runHostSetup } from './setup.ts';
  * Every domain document in a directory of libvirt's (`*.xml`). A file being
  * rewritten, or not a domain, is skipped: it tells nothing we can act on.
  */
-function domainsIn(dir: string): readonly Domain[] {
+export function domainsIn(dir: string): readonly Domain[] {
   return safeReaddir(dir)
     .filter((e) => e.endsWith('.xml'))
     .flatMap((entry) => {

@@ -9,6 +9,8 @@ import { deviceBuilder, runDeviceCommand } from './hotplug.ts';
 import type { CliIo } from './io.ts';
 import { runGc, runSync } from './maintenance.ts';
 import { runDenials, type DenialsArgs } from './denials.ts';
+import { doctorBuilder, runDoctor, type DoctorArgs } from './doctor.ts';
+import { runStatus, statusBuilder, type StatusArgs } from './status.ts';
 import { pathsBuilder, runPaths, type PathsArgs } from './paths.ts';
 import { runSetup, setupBuilder } from './setup.ts';
 
@@ -71,6 +73,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           exitCode = runDenials(args, io);
         },
       )
+      .command<DoctorArgs>('doctor', 'check every precondition of confinement on this host, with the fix of what fails (exit 1 when a check fails)', doctorBuilder, (args) => {
+        exitCode = runDoctor(args, io);
+      })
+      .command<StatusArgs>('status [domain]', "how each domain is confined (or why not), its profile, QEMU's label, its last hook event and its denials", statusBuilder, (args) => {
+        exitCode = runStatus(args, io);
+      })
       .command<PathsArgs>('paths', 'print the host paths virt-aa-hook uses (--shell: for eval in the installer)', pathsBuilder, (args) => runPaths(args, io))
       .command('sync', "at boot and after a QEMU upgrade: wrappers and the daemons' PATH as setup does, placeholders, and the profiles of running domains", {}, (args) => {
         exitCode = runSync(args as never, io);
