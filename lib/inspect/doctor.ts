@@ -7,7 +7,7 @@ import { enrolledMode } from '../hook/confinement.ts';
 import { driverIsActive } from '../hook/libvirt-driver.ts';
 import { profileName } from '../profile/synthesize.ts';
 import { commandLine, programLine, shellWord } from '../shell-words.ts';
-import type { DaemonFact, InspectFacts } from './facts.ts';
+import { helperProfileNames, type DaemonFact, type InspectFacts } from './facts.ts';
 import { domainConfinement, helperIsOurs, type UnconfinedCause } from './status.ts';
 
 /** fail: not confined as it should be (exit 1); warn: works, but look; skip: does not apply here. */
@@ -189,18 +189,15 @@ export function checkHelperProfile(facts: InspectFacts): Check {
   const skipped = driverOnly(facts, 'helper-profile', title);
   if (skipped !== undefined) return skipped;
   const check = result('helper-profile', title);
-  const { override, profileLoadedAtMs, overrideChangedAtMs } = facts.helper;
+  const { override, profileIsCurrent } = facts.helper;
   const profile = `${facts.config.paths.apparmorDir}/usr.lib.libvirt.virt-aa-helper`;
   if (override.hasBlock !== true) return check('fail', `${override.path} ${override.hasBlock === undefined ? 'does not exist' : 'has no virt-aa-hook block'}: libvirt's profile denies our helper node and our files`, [reinstall]);
   if (!facts.appArmor.enabled) return check('skip', `the block is in ${override.path}; AppArmor is not enabled, so nothing is loaded`);
-  const loaded = ['virt-aa-helper', '/usr/lib/libvirt/virt-aa-helper'].find((name) => facts.loadedProfiles.has(name));
+  const loaded = helperProfileNames.find((name) => facts.loadedProfiles.has(name));
   const reload = `apparmor_parser -r ${profile}`;
   if (loaded === undefined) return check('fail', `the block is in ${override.path}, but no virt-aa-helper profile is loaded: libvirt cannot run the helper`, [reload]);
-  if (profileLoadedAtMs !== undefined && overrideChangedAtMs !== undefined && profileLoadedAtMs < overrideChangedAtMs) {
-    return check('fail', `${loaded} was loaded ${when(profileLoadedAtMs)}, before ${override.path} changed (${when(overrideChangedAtMs)}): the kernel has it without our block`, [reload]);
-  }
-  const since = profileLoadedAtMs === undefined ? ' (when it was loaded, the kernel does not say)' : `, loaded ${when(profileLoadedAtMs)}`;
-  return check('ok', `the block is in ${override.path}; ${loaded} is loaded${since}`);
+  if (profileIsCurrent === false) return check('fail', `the kernel's ${loaded} is not what ${profile} compiles to now: it was loaded before our block (or another change) went in`, [reload]);
+  return check('ok', `the block is in ${override.path}; ${loaded} is loaded${profileIsCurrent === true ? ', exactly as its files compile now' : ' (whether as its files compile now, the kernel does not say)'}`);
 }
 
 export function checkSetup(facts: InspectFacts): Check {

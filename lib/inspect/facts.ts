@@ -65,6 +65,9 @@ export interface AbiFacts {
   readonly featuresFile: { readonly path: string; readonly exists: boolean } | undefined;
 }
 
+/** The names libvirt's profile for its virt-aa-helper is loaded under (Debian: `virt-aa-helper`). */
+export const helperProfileNames: readonly string[] = ['virt-aa-helper', '/usr/lib/libvirt/virt-aa-helper'];
+
 export interface HelperFacts {
   /** What is at `paths.libvirtHelper`, where libvirt runs virt-aa-helper from. */
   readonly atLibvirtPath: FileFact;
@@ -74,10 +77,13 @@ export interface HelperFacts {
   readonly diversion: string | undefined;
   /** The local override of libvirt's profile for its helper, and whether it holds our block. */
   readonly override: { readonly path: string; readonly hasBlock: boolean | undefined };
-  /** When the kernel got the helper's profile (securityfs), if it says. */
-  readonly profileLoadedAtMs: number | undefined;
-  /** When the override last changed, to compare. */
-  readonly overrideChangedAtMs: number | undefined;
+  /**
+   * Whether the kernel's virt-aa-helper profile is exactly what its files
+   * compile to now (securityfs `raw_sha1` against `apparmor_parser -S`):
+   * false when it was loaded before our block (or another change) went in;
+   * undefined when that cannot be told.
+   */
+  readonly profileIsCurrent: boolean | undefined;
 }
 
 export type LogFact =

@@ -5,6 +5,8 @@
 // and runs apparmor_parser --version, node --version, dpkg-divert --list and
 // `virsh capabilities` (doctor may ask libvirt: it is not a hook).
 
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDenials } from '../apparmor/denials.ts';
@@ -25,7 +27,7 @@ import { localFs } from '../host/host-fs.ts';
 import { hasPlaceholder, profileFromTemplate, profilePaths, readText } from '../profile-store.ts';
 import { storeContext } from '../store-deps.ts';
 import type { Virsh } from '../virsh.ts';
-import { daemonNames, type AbiFacts, type DaemonFact, type DaemonName, type DenialsFact, type DomainFacts, type FileFact, type HelperFacts, type InspectFacts, type LogFact, type NameKeyedEntry, type ProgramFact, type ServiceFacts } from './facts.ts';
+import { daemonNames, helperProfileNames, type AbiFacts, type DaemonFact, type DaemonName, type DenialsFact, type DomainFacts, type FileFact, type HelperFacts, type InspectFacts, type LogFact, type NameKeyedEntry, type ProgramFact, type ServiceFacts } from './facts.ts';
 
 export interface GatherOptions {
   readonly virsh: Virsh;
@@ -141,23 +143,26 @@ function nodeFact(shebang: string | undefined): ProgramFact | undefined {
   return programFact(program, /^(v\d+\.\d+\.\d+)/m);
 }
 
-/** When the kernel got a profile: its policy's raw data in securityfs is made at each load. */
-function profileLoadedAt(securityfs: string, names: readonly string[], nowMs: number): number | undefined {
-  const dir = path.join(securityfs, 'policy', 'profiles');
-  for (const entry of readDir(dir)) {
-    if (!names.includes(readText(path.join(dir, entry, 'name'))?.trim() ?? '')) continue;
-    try {
-      const ms = fs.statSync(path.join(dir, entry, 'raw_data')).mtimeMs;
-      // A time securityfs did not set (0, or ahead of us) says nothing.
-      return ms > 0 && ms <= nowMs ? ms : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+/**
+ * Whether the kernel has a profile exactly as its file compiles now. The
+ * kernel keeps the SHA-1 of the policy it was given (securityfs `raw_sha1`),
+ * and `apparmor_parser -S` writes the same bytes for the same text and
+ * features (measured in the e2e guest). The time securityfs shows does not
+ * tell: the kernel keeps the raw data of an identical reload, with its first
+ * time. undefined when either side cannot be read.
+ */
+function profileIsCurrent(config: Config, profileFile: string, names: readonly string[]): boolean | undefined {
+  const dir = path.join(config.paths.securityfs, 'policy', 'profiles');
+  const entry = readDir(dir).find((e) => names.includes(readText(path.join(dir, e, 'name'))?.trim() ?? ''));
+  const loaded = entry === undefined ? undefined : readText(path.join(dir, entry, 'raw_sha1'))?.trim();
+  if (loaded === undefined || !/^[0-9a-f]{40}$/.test(loaded)) return undefined;
+  // Binary output: not through runCommand, which reads text.
+  const compiled = spawnSync(config.paths.apparmorParser, ['-S', '-K', profileFile], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
+  if (compiled.status !== 0 || compiled.stdout.length === 0) return undefined;
+  return createHash('sha1').update(compiled.stdout).digest('hex') === loaded;
 }
 
-function helperFacts(config: Config, nowMs: number): HelperFacts {
+function helperFacts(config: Config): HelperFacts {
   const { paths } = config;
   const divert = runCommand('dpkg-divert', ['--list', paths.libvirtHelper]);
   const overridePath = path.join(paths.apparmorDir, 'local', 'usr.lib.libvirt.virt-aa-helper');
@@ -168,8 +173,7 @@ function helperFacts(config: Config, nowMs: number): HelperFacts {
     // 127: no dpkg-divert here.
     diversion: divert.code === 127 ? undefined : divert.stdout.trim(),
     override: { path: overridePath, hasBlock: override === undefined ? undefined : override.split('\n').includes('# BEGIN virt-aa-hook') },
-    profileLoadedAtMs: profileLoadedAt(paths.securityfs, ['virt-aa-helper', '/usr/lib/libvirt/virt-aa-helper'], nowMs),
-    overrideChangedAtMs: fileFact(overridePath).changedAtMs,
+    profileIsCurrent: override?.includes('# BEGIN virt-aa-hook') === true ? profileIsCurrent(config, path.join(paths.apparmorDir, 'usr.lib.libvirt.virt-aa-helper'), helperProfileNames) : undefined,
   };
 }
 
@@ -299,7 +303,7 @@ export function gatherFacts(config: Config, configFile: string, options: GatherO
     capabilities,
     hook,
     node: nodeFact(hook.shebang),
-    helper: helperFacts(config, nowMs),
+    helper: helperFacts(config),
     setup: setupFacts(config, driverFacts),
     domains: domainFacts(config),
     states: listStates(config.paths.stateDir),
