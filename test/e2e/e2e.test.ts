@@ -49,7 +49,7 @@ const boots: readonly Boot[] = [
     // Its migration scenario runs beside the others.
     cpus: 2,
     background: false,
-    scenarios: ['wrapper-default', 'wrapper-clone', 'wrapper-explicit-emulator', 'wrapper-migrate-in', 'wrapper-hotplug-hint', 'session-unconfined'],
+    scenarios: ['wrapper-default', 'wrapper-clone', 'wrapper-explicit-emulator', 'wrapper-migrate-in', 'wrapper-hotplug-hint', 'session-unconfined', 'doctor-status-wrapper'],
     timeoutMs: 20 * 60_000,
   },
   {
@@ -58,7 +58,7 @@ const boots: readonly Boot[] = [
     appArmor: true,
     cpus: 2,
     background: false,
-    scenarios: ['driver-default', 'driver-hotplug', 'driver-blockjobs', 'driver-save-restore', 'driver-permissive-daemon', 'driver-denials'],
+    scenarios: ['driver-default', 'driver-hotplug', 'driver-blockjobs', 'driver-save-restore', 'driver-permissive-daemon', 'doctor-status-driver', 'driver-denials'],
     timeoutMs: 25 * 60_000,
   },
   // At the lowest priority beside two guests of two vCPUs each on a two-core

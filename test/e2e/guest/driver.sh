@@ -219,6 +219,88 @@ check 'virsh destroy perm' virsh destroy perm
 end_scenario
 
 # ---------------------------------------------------------------------------
+begin_scenario doctor-status-driver "doctor and status where libvirt's driver confines: healthy, then the hook changed after libvirtd started, the helper's profile unloaded, its override changed since it was loaded, a domain that opts out of the driver's label"
+U23=e2e00000-0000-4000-8000-000000000023 # doctor and status
+U24=e2e00000-0000-4000-8000-000000000024 # <seclabel type='none'/>
+# The host as an admin keeps it: libvirtd under Debian's profile with our
+# blocks (driver-permissive-daemon left it in our permissive one).
+check 'libvirtd under its own profile again' confine_libvirtd
+# The reference guest ran under libvirt's own helper before our install: its
+# profile is libvirt's leftover, not this scenario's subject.
+rm -f /etc/apparmor.d/libvirt/libvirt-$U20 /etc/apparmor.d/libvirt/libvirt-$U20.files
+# status reads the hook's and the helper's lines where syslog daemons write them.
+ln -sf "$SYSLOG" /var/log/syslog
+make_guest doc $U23
+sed -i '/<emulator>/d' $IMAGES/doc/domain.xml
+check 'virsh define doc' virsh define $IMAGES/doc/domain.xml
+check 'virsh start doc' virsh start doc
+confined_as doc $U23
+run_doctor "healthy"
+check_eq 'doctor exits 0 on the healthy host' "$DOCTOR_RC" 0
+check_match "doctor names the driver's path" "$DOCTOR_OUT" "confinement-path +the confinement path: libvirt's AppArmor driver, which runs virt-aa-hook's virt-aa-helper"
+check_match 'doctor: libvirtd runs confined' "$DOCTOR_OUT" 'libvirtd \(pid [0-9]+\), confined as "(/usr/sbin/)?libvirtd \(enforce\)"'
+for id in apparmor abi daemon confinement-path hook hook-seen node helper helper-profile setup daemon-path capabilities running-domains stale-profiles; do
+	check_eq "doctor: $id is ok" "$(doctor_state $id)" ok
+done
+check_match "doctor: the kernel's virt-aa-helper is what its files compile to" "$DOCTOR_OUT" 'helper-profile +.*virt-aa-helper is loaded, exactly as its files compile now'
+out=$(virt-aa-hook status doc 2>&1)
+fact 'status doc' "$out"
+check_match 'status: confined by the driver with our helper' "$out" "confinement: libvirt's AppArmor driver, with virt-aa-hook's virt-aa-helper"
+check_match 'status: its profile is loaded, enforced, made from our template' "$out" "profile: +libvirt-$U23 loaded \(enforce\), [0-9]+ rule\(s\), made from our template"
+check_match "status: QEMU's label" "$out" "QEMU label: +libvirt-$U23 \(enforce\)"
+check_match 'status: the last hook or helper event' "$out" 'last event: +.*(event=started/begin: confined|helper="[^"]*": (loaded|unchanged))'
+check_match 'status: no denial, and where it looked' "$out" 'denials: +0 in '
+check_match 'status: where it read the events' "$out" '# hook and helper events from /var/log/syslog; AppArmor records from '
+# Broken: the hook changed after libvirtd started (libvirt looks for hooks when it starts).
+touch /etc/libvirt/hooks/qemu
+run_doctor "the hook changed"
+check_eq 'doctor exits 1 when the hook changed after libvirtd started' "$DOCTOR_RC" 1
+check_eq 'doctor: hook-seen fails' "$(doctor_state hook-seen)" FAIL
+check_eq 'doctor: its fix restarts libvirtd (no PATH of ours with the driver)' "$(doctor_fixes hook-seen)" "kill $(cat /run/libvirtd.pid); libvirtd -d"
+stop_libvirtd
+check 'the fix: libvirtd restarted' start_libvirtd
+# Broken: libvirt's profile for its helper unloaded (no domain starts meanwhile: libvirtd could not run the helper).
+apparmor_parser -R /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
+run_doctor "restarted; the helper's profile unloaded"
+check_eq 'after the restart, hook-seen is ok' "$(doctor_state hook-seen)" ok
+check_eq "doctor: helper-profile fails without the helper's profile" "$(doctor_state helper-profile)" FAIL
+fix=$(doctor_fixes helper-profile)
+check_eq 'doctor: its fix loads the profile' "$fix" 'apparmor_parser -r /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper'
+check 'the fix runs' bash -c "$fix"
+# Broken: the helper's local override changed since its profile was loaded.
+override=/etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper
+printf 'deny /srv/doctor-e2e/** w,\n' >>$override
+run_doctor "the helper's override changed since it was loaded"
+check_eq 'doctor: helper-profile fails when the kernel has another text' "$(doctor_state helper-profile)" FAIL
+check_match 'doctor: it says so' "$DOCTOR_OUT" "helper-profile +.*the kernel's virt-aa-helper is not what /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper compiles to now"
+fix=$(doctor_fixes helper-profile)
+check 'the fix runs' bash -c "$fix"
+# Broken: a domain that opts out of the driver's label runs unconfined (the default policy warns).
+make_guest optout $U24
+sed -i -e '/<emulator>/d' -e "s|</devices>|</devices><seclabel type='none'/>|" $IMAGES/optout/domain.xml
+check 'virsh define optout (seclabel none)' virsh define $IMAGES/optout/domain.xml
+check 'virsh start optout' virsh start optout
+check_eq 'its QEMU is unconfined' "$(label_of optout)" unconfined
+run_doctor "an unconfined domain runs"
+check_eq 'doctor exits 1 while an unconfined domain runs' "$DOCTOR_RC" 1
+check_eq 'doctor: running-domains fails' "$(doctor_state running-domains)" FAIL
+check_match 'doctor: it names the domain and why' "$DOCTOR_OUT" "'optout' not confined: libvirt's AppArmor driver is active but does not label it"
+check_match 'doctor: the fix' "$(doctor_fixes running-domains)" "^virsh edit optout   # remove <seclabel type='none'/>"
+check_eq "doctor: helper-profile is ok after its fix" "$(doctor_state helper-profile)" ok
+out=$(virt-aa-hook status optout 2>&1)
+fact 'status optout' "$out"
+check_match 'status: not confined, and why' "$out" "confinement: not confined: libvirt's AppArmor driver is active but does not label it"
+check_match "status: QEMU's label" "$out" 'QEMU label: +unconfined'
+check_match 'status: its last hook event' "$out" 'last event: +.*event=started/begin: not ours \(unenrolled\)'
+check 'virsh destroy optout' virsh destroy optout
+check 'virsh destroy doc' virsh destroy doc
+sed -i '/doctor-e2e/d' $override
+check "the helper's profile without the test's line" apparmor_parser -r /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
+run_doctor 'at the end'
+check_eq 'doctor exits 0 again' "$DOCTOR_RC" 0
+end_scenario
+
+# ---------------------------------------------------------------------------
 begin_scenario driver-denials 'no AppArmor denial of a profile of ours beyond those provoked on purpose'
 expected='name="/etc/shadow"'
 ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook|virt-aa-helper)"'

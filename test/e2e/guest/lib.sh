@@ -400,3 +400,22 @@ stop_ns_libvirtd() { # name
 	done
 	return 0
 }
+
+# ---------------------------------------------------------------------------
+# virt-aa-hook doctor's text (lib/inspect/render.ts): one line per check,
+# "<state> <id>  <title>: <detail>", its fixes on the lines below it.
+
+DOCTOR_OUT= DOCTOR_RC=
+run_doctor() { # what: virt-aa-hook doctor's text and exit code into DOCTOR_OUT and DOCTOR_RC, and a fact of it
+	DOCTOR_OUT=$(virt-aa-hook doctor 2>&1)
+	DOCTOR_RC=$?
+	fact "doctor ($1)" "$DOCTOR_OUT"
+}
+
+doctor_state() { # check-id: its state in the last run_doctor (ok, WARN, FAIL or skip)
+	awk -v id="$1" '$2 == id { print $1; exit }' <<<"$DOCTOR_OUT"
+}
+
+doctor_fixes() { # check-id: its fix lines in the last run_doctor
+	awk -v id="$1" '$2 == id { on = 1; next } on && /^ +fix: / { sub(/^ +fix: /, ""); print; next } { on = 0 }' <<<"$DOCTOR_OUT"
+}

@@ -213,4 +213,70 @@ session_daemon=$(pgrep -u e2euser -x libvirtd | head -n 1)
 end_scenario
 
 wait "$migrate_pid"
+
+# ---------------------------------------------------------------------------
+begin_scenario doctor-status-wrapper "doctor and status where the wrappers confine: healthy, then the hook changed after libvirtd started, libvirtd without the wrappers in its PATH, a running domain nothing confines"
+U_DOC=e2e00000-0000-4000-8000-000000000027 # names the real emulator, runs unconfined under "warn"
+# status reads the hook's lines where syslog daemons write them.
+ln -sf "$SYSLOG" /var/log/syslog
+check 'virsh start nd' virsh start nd
+confined_as nd $U_ND
+run_doctor "healthy"
+check_eq 'doctor exits 0 on the healthy host' "$DOCTOR_RC" 0
+check_match "doctor names the wrappers' path" "$DOCTOR_OUT" "confinement-path +the confinement path: the emulator wrappers first in the daemon's PATH"
+for id in apparmor abi daemon confinement-path hook hook-seen node setup daemon-path capabilities running-domains stale-profiles; do
+	check_eq "doctor: $id is ok" "$(doctor_state $id)" ok
+done
+check_eq "doctor: the helper's checks do not apply" "$(doctor_state helper) $(doctor_state helper-profile)" 'skip skip'
+out=$(virt-aa-hook status nd 2>&1)
+fact 'status nd' "$out"
+check_match 'status: through our wrapper' "$out" "confinement: virt-aa-hook's emulator wrapper $WRAPPER"
+check_match 'status: its profile is loaded, enforced, made from our template' "$out" "profile: +libvirt-$U_ND loaded \(enforce\), [0-9]+ rule\(s\), made from our template"
+check_match "status: QEMU's label" "$out" "QEMU label: +libvirt-$U_ND \(enforce\)"
+check_match 'status: the last hook event' "$out" 'last event: +.*event=started/begin: confined'
+check_match 'status: the denial of wrapper-hotplug-hint, with the command that shows it' "$out" 'denials: +[1-9][0-9]* in [^:]+: virt-aa-hook denials nd'
+check_match 'status: where it read the events' "$out" '# hook and helper events from /var/log/syslog; AppArmor records from '
+check_match 'where virsh dominfo cannot tell' "$(virsh dominfo nd)" 'Security model: *none'
+# Broken: the hook changed after libvirtd started.
+touch /etc/libvirt/hooks/qemu
+run_doctor "the hook changed"
+check_eq 'doctor exits 1 when the hook changed after libvirtd started' "$DOCTOR_RC" 1
+check_eq 'doctor: hook-seen fails' "$(doctor_state hook-seen)" FAIL
+check_eq "doctor: its fix restarts libvirtd with the wrappers' PATH" "$(doctor_fixes hook-seen)" "kill $(cat /run/libvirtd.pid); PATH=$LIBVIRTD_PATH libvirtd -d"
+# Broken: libvirtd restarted without the wrappers in its PATH.
+stop_libvirtd
+LIBVIRTD_PATH=/usr/sbin:/usr/bin:/sbin:/bin start_libvirtd
+run_doctor "libvirtd without the wrappers' PATH"
+check_eq 'doctor exits 1' "$DOCTOR_RC" 1
+check_eq 'after the restart, hook-seen is ok' "$(doctor_state hook-seen)" ok
+check_eq 'doctor: daemon-path fails' "$(doctor_state daemon-path)" FAIL
+check_eq 'doctor: capabilities fails' "$(doctor_state capabilities)" FAIL
+check_match 'doctor: virsh capabilities names the real emulator' "$DOCTOR_OUT" 'capabilities +.*/usr/bin/qemu-system-x86_64.*: these are not our wrappers'
+check_eq "doctor: the fix restarts it with the wrappers' PATH" "$(doctor_fixes daemon-path)" "kill $(cat /run/libvirtd.pid); PATH=$LIBVIRTD_PATH libvirtd -d"
+stop_libvirtd
+check "the fix: libvirtd restarted with the drop-in's PATH" start_libvirtd
+# Broken: a domain naming the real emulator runs unconfined (under "warn").
+write_config '{"policy": "warn"}'
+make_guest doc $U_DOC
+check 'virsh define doc (emulator /usr/bin/qemu-system-x86_64)' virsh define $IMAGES/doc/domain.xml
+check 'virsh start doc (policy warn)' virsh start doc
+check_eq 'its QEMU is unconfined' "$(label_of doc)" unconfined
+run_doctor "an unconfined domain runs"
+check_eq 'doctor exits 1 while an unconfined domain runs' "$DOCTOR_RC" 1
+check_eq 'doctor: running-domains fails' "$(doctor_state running-domains)" FAIL
+check_eq 'doctor: daemon-path is ok again' "$(doctor_state daemon-path)" ok
+check_match 'doctor: it names the domain and why' "$DOCTOR_OUT" "'doc' not confined: its emulator \"/usr/bin/qemu-system-x86_64\" is not virt-aa-hook's wrapper: run 'virt-aa-hook enroll doc'"
+check_match 'doctor: the fix enrolls it' "$(doctor_fixes running-domains)" '^virt-aa-hook enroll doc '
+out=$(virt-aa-hook status doc 2>&1)
+fact 'status doc' "$out"
+check_match 'status: not confined, and why' "$out" "confinement: not confined: its emulator \"/usr/bin/qemu-system-x86_64\" is not virt-aa-hook's wrapper"
+check_match "status: QEMU's label" "$out" 'QEMU label: +unconfined'
+check_match 'status: its last hook event' "$out" 'last event: +.*event=started/begin: not ours \(unenrolled\)'
+check 'virsh destroy doc' virsh destroy doc
+check 'virsh destroy nd' virsh destroy nd
+write_config "$INSTALLED_CONFIG"
+run_doctor 'at the end'
+check_eq 'doctor exits 0 again' "$DOCTOR_RC" 0
+end_scenario
+
 finish_boot
