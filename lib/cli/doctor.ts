@@ -3,7 +3,8 @@
 // check failed (README.md lists the checks).
 
 import type { Argv } from 'yargs';
-import { defaultConfigPath, loadConfig } from '../config.ts';
+import { defaultConfig, defaultConfigPath, loadConfig, type Config } from '../config.ts';
+import { UsageError, describeError } from '../errors.ts';
 import { runChecks } from '../inspect/doctor.ts';
 import { gatherFacts } from '../inspect/gather.ts';
 import { doctorExitCode, doctorJson, doctorText } from '../inspect/render.ts';
@@ -22,9 +23,20 @@ export function doctorBuilder(y: Argv): Argv<DoctorArgs> {
 /** The configuration file in effect, as loadConfig picks it. */
 export const configFileOf = (args: GlobalArgs): string => args['config-file'] ?? process.env['VIRT_AA_HOOK_CONFIG'] ?? defaultConfigPath;
 
+/** The configuration in effect, or the defaults and why the file cannot be used: doctor reports it as a check, and goes on. */
+function configOrDefaults(configFile: string): { readonly config: Config; readonly problem: string | undefined } {
+  try {
+    return { config: loadConfig(configFile), problem: undefined };
+  } catch (error) {
+    if (error instanceof UsageError) return { config: defaultConfig, problem: describeError(error) };
+    throw error;
+  }
+}
+
 export function runDoctor(args: DoctorArgs, io: CliIo): number {
   const configFile = configFileOf(args);
-  const facts = gatherFacts(loadConfig(configFile), configFile, { virsh: new Virsh(args.connect), logs: false });
+  const { config, problem } = configOrDefaults(configFile);
+  const facts = gatherFacts(config, configFile, { virsh: new Virsh(args.connect), logs: false, configProblem: problem });
   if (!facts.root) io.stderr('virt-aa-hook: warning: not root: much of the host cannot be read, and checks may fail for that alone');
   const checks = runChecks(facts);
   io.stdout(args.json === true ? doctorJson(checks, configFile) : doctorText(checks, configFile));

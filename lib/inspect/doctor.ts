@@ -55,6 +55,13 @@ function startCommand(facts: InspectFacts): string {
 const describeDaemon = (d: DaemonFact): string => `${d.name} (pid ${d.pid})`;
 const when = (ms: number): string => new Date(ms).toISOString();
 
+export function checkConfig(facts: InspectFacts): Check {
+  const check = result('config', 'the configuration is valid');
+  if (facts.configProblem !== undefined) return check('fail', `${facts.configProblem}: the hook refuses every start with it, and doctor checked the rest with the defaults`, [`correct ${facts.configFile} as the message says`]);
+  const { policy, loader, libvirtDriver } = facts.config;
+  return check('ok', `${facts.configFile}: "policy": "${policy}", "loader": "${loader}", "libvirtDriver": "${libvirtDriver}"`);
+}
+
 export function checkAppArmor(facts: InspectFacts): Check {
   const check = result('apparmor', 'AppArmor is enabled');
   if (facts.appArmor.enabled) return check('ok', `AppArmor is enabled (${facts.config.paths.securityfs})`);
@@ -335,8 +342,9 @@ export function checkConfigPins(facts: InspectFacts): Check {
   return check('warn', `${unpinned.map((e) => JSON.stringify(e.key)).join(', ')}: a domain defined later under a freed name would get these settings`, fix);
 }
 
-/** Every check, in the order an admin fixes them: the kernel, the daemon, our files, then the domains. */
+/** Every check, in the order an admin fixes them: the configuration, the kernel, the daemon, our files, then the domains. */
 export const checks: readonly ((facts: InspectFacts) => Check)[] = [
+  checkConfig,
   checkAppArmor,
   checkParser,
   checkAbi,

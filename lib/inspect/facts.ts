@@ -133,7 +133,10 @@ export interface InspectFacts {
   /** Runs as root: otherwise much of the host cannot be read. */
   readonly root: boolean;
   readonly configFile: string;
+  /** The configuration in effect: the defaults when the file is invalid. */
   readonly config: Config;
+  /** Why the configuration file cannot be used (the hook refuses every start then); undefined when it can. */
+  readonly configProblem: string | undefined;
   readonly appArmor: AppArmorStatus;
   readonly parser: ProgramFact;
   readonly abi: AbiFacts;

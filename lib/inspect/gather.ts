@@ -31,6 +31,8 @@ import { daemonNames, helperProfileNames, type AbiFacts, type DaemonFact, type D
 
 export interface GatherOptions {
   readonly virsh: Virsh;
+  /** Why the configuration file could not be used (config is then the defaults). */
+  readonly configProblem?: string | undefined;
   /** Read the hook's log and the kernel's (status needs them; doctor does not). */
   readonly logs: boolean;
 }
@@ -293,6 +295,7 @@ export function gatherFacts(config: Config, configFile: string, options: GatherO
     root: process.getuid?.() === 0,
     configFile,
     config,
+    configProblem: options.configProblem,
     appArmor: appArmorEnabled(config.paths),
     parser: programFact(config.paths.apparmorParser, /version (\d+\.\d+(?:\.\d+)?)/),
     abi: abiFacts(config),

@@ -72,6 +72,7 @@ export function wrapperHost(): InspectFacts {
     root: true,
     configFile: '/etc/virt-aa-hook/config.json',
     config,
+    configProblem: undefined,
     appArmor: { enabled: true },
     parser: { path: '/sbin/apparmor_parser', version: '3.0.8', problem: undefined },
     abi: { template: 'abi/3.0', file: '/etc/apparmor.d/abi/3.0', kernelFeatures: ['caps', 'domain', 'file', 'network', 'policy'], featuresFile: undefined },

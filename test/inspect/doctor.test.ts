@@ -45,6 +45,13 @@ test('both healthy hosts: every check ok or skipped, exit 0; each check has a un
   );
 });
 
+test('config: an invalid configuration fails (the hook refuses every start with it); the rest is checked with the defaults', (t) => {
+  t.like(check(wrapperHost(), 'config'), { state: 'ok', detail: '/etc/virt-aa-hook/config.json: "policy": "require", "loader": "kernel", "libvirtDriver": "auto"' });
+  const bad = check({ ...wrapperHost(), configProblem: 'invalid configuration /etc/virt-aa-hook/config.json: "mode" must be one of wrapper, libvirt (got "x")' }, 'config');
+  t.like(bad, { state: 'fail', detail: 'invalid configuration /etc/virt-aa-hook/config.json: "mode" must be one of wrapper, libvirt (got "x"): the hook refuses every start with it, and doctor checked the rest with the defaults' });
+  t.deepEqual(bad.fix, ['correct /etc/virt-aa-hook/config.json as the message says']);
+});
+
 test('apparmor: off is a failure with the kernel command line; under compile-only a warning; securityfs unmounted gets the mount', (t) => {
   t.like(check(wrapperHost(), 'apparmor'), { state: 'ok', detail: 'AppArmor is enabled (/sys/kernel/security/apparmor)' });
   const off: InspectFacts = { ...wrapperHost(), appArmor: { enabled: false, reason: '/sys/module/apparmor/parameters/enabled reads "N": AppArmor is disabled in the kernel' } };
@@ -275,8 +282,8 @@ test('the text: a line per check, its fixes below it, a summary with the exit co
   const seen = text.findIndex((l) => l.startsWith('FAIL  hook-seen '));
   t.regex(text[seen] ?? '', /^FAIL {2}hook-seen {14}the running daemon sees the hook: libvirtd \(pid 700\) started /);
   t.is(text[seen + 1], `${' '.repeat(29)}fix: ${restart}`);
-  t.regex(text[1] ?? '', /^ok {4}apparmor {15}AppArmor is enabled: AppArmor is enabled/);
-  t.is(text.at(-2), '# 13 ok, 0 warning(s), 1 failed, 4 skipped: exit 1');
+  t.regex(text[2] ?? '', /^ok {4}apparmor {15}AppArmor is enabled: AppArmor is enabled/);
+  t.is(text.at(-2), '# 14 ok, 0 warning(s), 1 failed, 4 skipped: exit 1');
   const json = JSON.parse(doctorJson(results, '/etc/virt-aa-hook/config.json')) as { ok: boolean; exitCode: number; checks: Check[] };
   t.like(json, { ok: false, exitCode: 1 });
   t.like(json.checks.find((c) => c.id === 'hook-seen'), { state: 'fail', fix: [restart] });

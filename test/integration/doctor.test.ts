@@ -154,6 +154,16 @@ if (missing !== undefined) {
     writeConfig({});
   });
 
+  test.serial('an invalid configuration: doctor fails its config check and checks the rest with the defaults', (t) => {
+    writeConfig({ mode: 'sideways' });
+    const { run: result, checks } = doctor();
+    t.is(result.code, 1);
+    t.like(checks.get('config'), { state: 'fail', fix: ['correct /etc/virt-aa-hook/config.json as the message says'] });
+    t.regex(checks.get('config')?.detail ?? '', /^invalid configuration \/etc\/virt-aa-hook\/config\.json: "mode" must be one of wrapper, libvirt \(got "sideways"\): the hook refuses every start with it/);
+    t.is(checks.get('hook')?.state, 'ok');
+    writeConfig({});
+  });
+
   test.serial('status of a domain libvirt does not have: one line, exit 64', (t) => {
     const result = cli('status', 'no-such-domain');
     t.is(result.code, 64);
