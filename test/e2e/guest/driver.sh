@@ -26,8 +26,8 @@ helper_call_count() { # uuid: calls by command, e.g. "-D:2, -c:3, -r -F:21"
 	helper_calls "$1" | sed -E 's/ (-[fF]) .*/ \1/' | sort | uniq -c | awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s:%s", sep, $0, n; sep = ", " }'
 }
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
-no_denials_of() { # uuid: since the mark
-	! apparmor_lines_since_mark | grep -F 'apparmor="DENIED"' | grep -q "profile=\"libvirt-$1"
+no_denials_of() { # uuid: since the mark, but the /etc/shadow read provoked on purpose
+	! apparmor_lines_since_mark | grep -F 'apparmor="DENIED"' | grep "profile=\"libvirt-$1" | grep -qvF 'name="/etc/shadow"'
 }
 files_of() { cat "$(profile_file "$1").files" 2>/dev/null; }
 
