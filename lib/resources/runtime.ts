@@ -1,8 +1,10 @@
 // Files libvirt creates for every running domain and hands to QEMU by path:
 // the private directory (monitor, master key, auto-generated sockets), the
-// channel directory, the pid file, the log, the managed-save image and
-// screenshots; and the emulator binary itself, which libvirt execs after
-// switching to the profile.
+// channel directory, the pid file, the log and screenshots; and the emulator
+// binary itself, which libvirt execs after switching to the profile. The
+// managed-save image gets no rule: libvirt opens it and hands QEMU a
+// descriptor, and a QEMU that could write it would choose the definition the
+// next `virsh start` restores.
 
 import { shortNameVariants } from '../host/layout.ts';
 import { fileAccess, patternAccess, reason, treePattern, type Access } from '../profile/access.ts';
@@ -24,7 +26,6 @@ export const runtime: ResourceModule = {
     result.push(
       fileAccess(`${layout.qemuRunDir}/${name}.pid`, 'rwk', reason('domain', 'pid file'), 'derived'),
       fileAccess(`${layout.qemuLogDir}/${name}.log`, 'w', reason('domain', 'log (when qemu.conf sets stdio_handler = "file")'), 'derived'),
-      fileAccess(`${layout.qemuLibDir}/save/${name}.save`, 'rw', reason('domain', 'managed save image'), 'derived'),
       patternAccess([`${layout.qemuCacheDir}/qemu.screendump.`, { wildcard: 'any' }], 'rw', reason('domain', 'virsh screenshot')),
     );
     if (domain.statusMonitorPath !== undefined) {

@@ -1,0 +1,88 @@
+// What the real apparmor_parser compiles from a profile, read back so that a
+// test can say "no rule grants this path" about the parser's own view rather
+// than about our text: the path expressions of `-D rule-exprs` (the parser's
+// regex, which JavaScript reads as it is), the network rules it encodes, and
+// the flattened text of `-p` for capabilities and includes.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import tmp from 'tmp';
+import { apparmorParser, checkoutRoot, parserArgs, ruleExpressions } from './apparmor-parser.ts';
+import { runCapture, type CliRun } from './cli.ts';
+
+export interface CompiledPathRule {
+  /** The parser's regex for the rule's path, as it prints it. */
+  readonly expression: string;
+  readonly regex: RegExp;
+  readonly deny: boolean;
+}
+
+/** Every path rule of the compiled profile (and of its child profiles), allow and deny. */
+export function compiledPathRules(profileText: string): readonly CompiledPathRule[] {
+  return ruleExpressions(profileText)
+    .split('\n')
+    .flatMap((line) => {
+      // "rule: <regex>  ->  <dfa text> [deny ](0xALLOW/0xAUDIT)..."
+      const match = /^rule: (\/.*?) {2}-> {2}(.*) \(0x[0-9a-f]+\/[0-9a-f]+\)/.exec(line);
+      if (match === null) return [];
+      const [, expression = '', rest = ''] = match;
+      return [{ expression, regex: new RegExp(`^(?:${expression})$`, 's'), deny: rest.endsWith(' deny') }];
+    });
+}
+
+/** The allow rules whose path expression matches `hostPath`. */
+export function pathGrants(profileText: string, hostPath: string): readonly string[] {
+  return compiledPathRules(profileText)
+    .filter((rule) => !rule.deny && rule.regex.test(hostPath))
+    .map((rule) => rule.expression);
+}
+
+/** Address families and socket types as the parser encodes a network rule. */
+const families = { inet: 2, inet6: 10, netlink: 16 } as const;
+const socketTypes = { stream: 1, dgram: 2, raw: 3 } as const;
+
+/** Whether the compiled profile allows `network <family> <type>`. */
+export function allowsNetwork(profileText: string, family: keyof typeof families, type: keyof typeof socketTypes): boolean {
+  const hex = (n: number): string => `\\x${n.toString(16).padStart(2, '0')}`;
+  const encoded = `rule: \\x0e\\x00${hex(families[family])}\\x00${hex(socketTypes[type])}  ->`;
+  return ruleExpressions(profileText)
+    .split('\n')
+    .some((line) => line.startsWith(encoded) && !/ deny \(/.test(line));
+}
+
+/** The profile with every include expanded (`apparmor_parser -p`). */
+export function flattened(profileText: string): string {
+  if (apparmorParser === undefined) throw new Error('apparmor_parser is not installed');
+  const file = tmp.fileSync();
+  try {
+    fs.writeFileSync(file.name, profileText);
+    const run = spawnSync(apparmorParser, [...parserArgs(), '-p', file.name], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`apparmor_parser -p failed: ${run.stderr}`);
+    return run.stdout;
+  } finally {
+    file.removeCallback();
+  }
+}
+
+export interface GenerateOptions {
+  /** The host root paths are resolved against (`generate --root`). */
+  readonly root?: string;
+  /** A configuration file (`--config-file`). */
+  readonly configFile?: string;
+}
+
+/** `virt-aa-hook generate --profile` of a domain XML text. */
+export async function generateProfile(xml: string, options: GenerateOptions = {}): Promise<CliRun> {
+  const dir = tmp.dirSync({ unsafeCleanup: true });
+  try {
+    const file = path.join(dir.name, 'domain.xml');
+    fs.writeFileSync(file, xml);
+    const args = ['generate', '--profile', '--template', path.join(checkoutRoot, 'apparmor.d/virt-aa-hook/TEMPLATE.qemu')];
+    if (options.root !== undefined) args.push('--root', options.root);
+    if (options.configFile !== undefined) args.push('--config-file', options.configFile);
+    return await runCapture([...args, file]);
+  } finally {
+    dir.removeCallback();
+  }
+}
