@@ -18,17 +18,35 @@ export interface CompiledPathRule {
   readonly deny: boolean;
 }
 
+/**
+ * The parser's regex as JavaScript reads it. It is PCRE-like, except that an
+ * escaped `\?` of the rule comes out as a bare `?` (a glob `?` comes out as a
+ * character class): a bare `?` is always literal.
+ */
+function javascriptRegex(expression: string): RegExp {
+  let source = '';
+  for (let i = 0; i < expression.length; i += 1) {
+    const c = expression[i] ?? '';
+    if (c === '\\') {
+      source += c + (expression[i + 1] ?? '');
+      i += 1;
+    } else {
+      source += c === '?' ? '\\?' : c;
+    }
+  }
+  return new RegExp(`^(?:${source})$`, 's');
+}
+
 /** Every path rule of the compiled profile (and of its child profiles), allow and deny. */
 export function compiledPathRules(profileText: string): readonly CompiledPathRule[] {
-  return ruleExpressions(profileText)
-    .split('\n')
-    .flatMap((line) => {
-      // "rule: <regex>  ->  <dfa text> [deny ](0xALLOW/0xAUDIT)..."
-      const match = /^rule: (\/.*?) {2}-> {2}(.*) \(0x[0-9a-f]+\/[0-9a-f]+\)/.exec(line);
-      if (match === null) return [];
-      const [, expression = '', rest = ''] = match;
-      return [{ expression, regex: new RegExp(`^(?:${expression})$`, 's'), deny: rest.endsWith(' deny') }];
-    });
+  // "rule: <regex>  ->  <dfa text> [deny ](0xALLOW/0xAUDIT)< 0xALLOW>"; a path
+  // may hold a newline, which the parser prints as it is.
+  const records = /^rule: (\/[\s\S]*?) {2}-> {2}([\s\S]*?) \(0x[0-9a-f]+\/[0-9a-f]+\)< 0x[0-9a-f]+>$/gm;
+  return [...ruleExpressions(profileText).matchAll(records)].map(([, expression = '', rest = '']) => ({
+    expression,
+    regex: javascriptRegex(expression),
+    deny: rest.endsWith(' deny'),
+  }));
 }
 
 /** The allow rules whose path expression matches `hostPath`. */
