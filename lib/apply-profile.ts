@@ -2,7 +2,7 @@
 // what the hook does before QEMU starts and what hotplug does before libvirt
 // adds a device.
 
-import { domainSettings, type Config, type ConfinementMode } from './config.ts';
+import { defaultDomainSettings, domainEntry, domainSettings, type Config, type ConfinementMode } from './config.ts';
 import type { Domain } from './domain/types.ts';
 import { synthesizeProfile } from './generate.ts';
 import type { HostFs } from './host/host-fs.ts';
@@ -20,8 +20,8 @@ export interface ApplyDeps {
 export function renderDomainRules(domain: Domain, deps: Pick<ApplyDeps, 'config' | 'fs'>): { readonly profile: Profile; readonly text: string } {
   const { config } = deps;
   const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } });
-  const key = config.domains[domain.uuid] !== undefined ? domain.uuid : domain.name;
-  return { profile, text: filesText(profile, domainSettings(config, domain.name, domain.uuid), key) };
+  const entry = domainEntry(config, domain.name, domain.uuid);
+  return { profile, text: filesText(profile, entry?.settings ?? defaultDomainSettings, entry?.key ?? domain.name) };
 }
 
 export function applyProfile(domain: Domain, mode: ConfinementMode, deps: ApplyDeps): { readonly profile: Profile; readonly installed: InstallResult } {
