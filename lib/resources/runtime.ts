@@ -6,8 +6,8 @@
 // descriptor, and a QEMU that could write it would choose the definition the
 // next `virsh start` restores.
 
-import { shortNameVariants } from '../host/layout.ts';
-import { fileAccess, patternAccess, reason, treePattern, type Access } from '../profile/access.ts';
+import { shortNameNeedsId, shortNameVariants } from '../host/layout.ts';
+import { fileAccess, notice, patternAccess, reason, treePattern, type Access } from '../profile/access.ts';
 import type { ResourceModule } from './resource.ts';
 
 export const runtime: ResourceModule = {
@@ -15,6 +15,9 @@ export const runtime: ResourceModule = {
   accesses: ({ domain, layout }) => {
     const { name, id } = domain;
     const result: Access[] = [];
+    if (shortNameNeedsId(id, name)) {
+      result.push(notice("the domain's id is not known yet and its name is 20 bytes or longer: its per-domain directories get rules at the prepare event, which knows the id", reason('domain', 'per-domain directories')));
+    }
     for (const shortName of shortNameVariants(id, name)) {
       result.push(
         ...treePattern([`${layout.qemuLibDir}/domain-`, ...shortName], 'rwk', reason('domain', 'private directory (monitor socket, master key, generated sockets)')),
