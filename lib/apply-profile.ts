@@ -8,6 +8,7 @@ import { synthesizeProfile } from './generate.ts';
 import type { HostFs } from './host/host-fs.ts';
 import { filesText, installProfile, type InstallResult, type StoreContext } from './profile-files.ts';
 import type { Profile } from './profile/synthesize.ts';
+import type { SynthesisSettings } from './resources/resource.ts';
 
 export interface ApplyDeps {
   readonly config: Config;
@@ -17,11 +18,18 @@ export interface ApplyDeps {
   readonly lock: <T>(uuid: string, fn: () => T) => T;
 }
 
+/** What the configuration says about this domain, for synthesis. */
+export function synthesisSettings(config: Config, domain: Domain): SynthesisSettings {
+  const entry = domainEntry(config, domain.name, domain.uuid);
+  return { graphicsTls: config.graphicsTls, rawio: entry?.settings.rawio ?? false, settingsKey: entry?.key ?? domain.name };
+}
+
 export function renderDomainRules(domain: Domain, deps: Pick<ApplyDeps, 'config' | 'fs'>): { readonly profile: Profile; readonly text: string } {
   const { config } = deps;
-  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } });
+  const settings = synthesisSettings(config, domain);
+  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings });
   const entry = domainEntry(config, domain.name, domain.uuid);
-  return { profile, text: filesText(profile, entry?.settings ?? defaultDomainSettings, entry?.key ?? domain.name) };
+  return { profile, text: filesText(profile, entry?.settings ?? defaultDomainSettings, settings.settingsKey) };
 }
 
 export function applyProfile(domain: Domain, mode: ConfinementMode, deps: ApplyDeps): { readonly profile: Profile; readonly installed: InstallResult } {

@@ -22,9 +22,11 @@ export interface DomainSettings {
    * later domain given a freed name does not inherit another's settings.
    */
   readonly uuid: string | undefined;
+  /** Allow `<disk rawio='yes'>`: capability sys_rawio, as good as root to a compromised QEMU. */
+  readonly rawio: boolean;
 }
 
-export const defaultDomainSettings: DomainSettings = { rules: [], complain: false, uuid: undefined };
+export const defaultDomainSettings: DomainSettings = { rules: [], complain: false, uuid: undefined, rawio: false };
 
 export interface Paths {
   readonly apparmorDir: string;
@@ -197,7 +199,7 @@ function domainEntries(reader: ConfigReader, domains: Record<string, Json>): Rea
   // Own properties only: JSON.parse makes "__proto__" an own property, Object.entries lists it.
   for (const [key, value] of Object.entries(domains)) {
     const at = `domains.${key}`;
-    const entry = reader.object(value, at, ['rules', 'complain', 'uuid']);
+    const entry = reader.object(value, at, ['rules', 'complain', 'uuid', 'rawio']);
     const asUuid = uuidKey(key);
     const pin = entry['uuid'] === undefined ? undefined : reader.uuid(entry['uuid'], `${at}.uuid`);
     if (asUuid !== undefined && pin !== undefined && pin !== asUuid) reader.fail(`${at}.uuid`, `pins the entry to ${pin}, but the entry is keyed by the UUID ${asUuid}`);
@@ -207,6 +209,7 @@ function domainEntries(reader: ConfigReader, domains: Record<string, Json>): Rea
       rules: reader.list(entry['rules'], `${at}.rules`, (v, k) => reader.rule(v, k)),
       complain: reader.boolean(entry['complain'], `${at}.complain`, false),
       uuid: asUuid ?? pin,
+      rawio: reader.boolean(entry['rawio'], `${at}.rawio`, false),
     });
   }
   return result;

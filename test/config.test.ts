@@ -24,7 +24,8 @@ test(refused, '{"paths": {"cacheDir": 7}}', '"paths.cacheDir" must be an absolut
 test(refused, '{"paths": {"includeDirs": "/x"}}', '"paths.includeDirs" must be a list');
 test(refused, '{"paths": {"stateDirectory": "/x"}}', '"paths.stateDirectory" is not a known setting (known: apparmorDir, cacheDir, stateDir, runDir, apparmorParser, securityfs, wrapperDir, includeDirs, featuresFile, libvirtConfigDir, logFile)');
 test(refused, '{"layout": {"qemuRunDir": "run"}}', '"layout.qemuRunDir" must be an absolute path (got "run")');
-test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain, uuid)');
+test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain, uuid, rawio)');
+test(refused, '{"domains": {"web": {"rawio": "yes"}}}', '"domains.web.rawio" must be true or false (got "yes")');
 test(refused, '{"domains": {"web": {"uuid": "web"}}}', '"domains.web.uuid" must be a UUID such as "6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55" (got "web")');
 test(refused, '{"domains": {"6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55": {"uuid": "00000000-0000-0000-0000-000000000001"}}}', '"domains.6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55.uuid" pins the entry to 00000000-0000-0000-0000-000000000001, but the entry is keyed by the UUID 6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55');
 test(refused, '{"domains": {"6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55": {}, "6C1D4F3A-5B7E-4A29-9D0C-2F8E1B3A7C55": {}}}', '"domains.6C1D4F3A-5B7E-4A29-9D0C-2F8E1B3A7C55" names the same domain as another entry (6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55)');
@@ -43,8 +44,8 @@ test('settings override the defaults, paths one by one', (t) => {
   t.is(config.paths.stateDir, defaultConfig.paths.stateDir);
   t.is(config.paths.logFile, null);
   t.is(config.paths.featuresFile, '/f');
-  t.deepEqual(domainSettings(config, 'web', '0-0'), { rules: ['/srv/x r,'], complain: true, uuid: undefined });
-  t.deepEqual(domainSettings(config, 'other', '0-0'), { rules: [], complain: false, uuid: undefined });
+  t.deepEqual(domainSettings(config, 'web', '0-0'), { rules: ['/srv/x r,'], complain: true, uuid: undefined, rawio: false });
+  t.deepEqual(domainSettings(config, 'other', '0-0'), { rules: [], complain: false, uuid: undefined, rawio: false });
 });
 
 // Issue 12, finding 5: names that are properties of every JavaScript object.
@@ -54,7 +55,7 @@ const u2 = '00000000-0000-0000-0000-000000000002';
 
 test('a domain named like an Object property gets the defaults, not the prototype', (t) => {
   for (const config of [defaultConfig, parseConfig('{"domains": {"web": {"complain": true}}}')]) {
-    for (const name of objectProperties) t.deepEqual(domainSettings(config, name, u1), { rules: [], complain: false, uuid: undefined }, name);
+    for (const name of objectProperties) t.deepEqual(domainSettings(config, name, u1), { rules: [], complain: false, uuid: undefined, rawio: false }, name);
   }
 });
 

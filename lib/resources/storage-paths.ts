@@ -82,6 +82,7 @@ export function storageAccesses(source: StorageSource, perms: string, device: st
       break;
     }
     case 'network':
+      result.push(snippet('nameservice', reason(device, `${source.protocol} server (reached by host name or address)`)));
       if (source.protocol === 'rbd') result.push(snippet('ceph', reason(device, 'Ceph RBD configuration')));
       if (source.configFile !== undefined) result.push(fileAccess(source.configFile, 'r', reason(device, `${source.protocol} configuration file`)));
       if (source.tls) result.push(snippet('tls', reason(device, `TLS for ${source.protocol}`)));

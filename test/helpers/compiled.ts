@@ -41,7 +41,7 @@ function javascriptRegex(expression: string): RegExp {
 export function compiledPathRules(profileText: string): readonly CompiledPathRule[] {
   // "rule: <regex>  ->  <dfa text> [deny ](0xALLOW/0xAUDIT)< 0xALLOW>"; a path
   // may hold a newline, which the parser prints as it is.
-  const records = /^rule: (\/[\s\S]*?) {2}-> {2}([\s\S]*?) \(0x[0-9a-f]+\/[0-9a-f]+\)< 0x[0-9a-f]+>$/gm;
+  const records = /^rule: ([/(][\s\S]*?) {2}-> {2}([\s\S]*?) \(0x[0-9a-f]+\/[0-9a-f]+\)< 0x[0-9a-f]+>$/gm;
   return [...ruleExpressions(profileText).matchAll(records)].map(([, expression = '', rest = '']) => ({
     expression,
     regex: javascriptRegex(expression),
@@ -60,11 +60,19 @@ export function pathGrants(profileText: string, hostPath: string): readonly stri
 const families = { inet: 2, inet6: 10, netlink: 16 } as const;
 const socketTypes = { stream: 1, dgram: 2, raw: 3 } as const;
 
-/** Whether the compiled profile allows `network <family> <type>`. */
+/**
+ * The profile without the child profiles nested in it (a helper such as passt
+ * runs in one, with its own network needs): QEMU's own rules only.
+ */
+export function withoutChildProfiles(profileText: string): string {
+  return profileText.replace(/^( +)profile \S+ \{\n[\s\S]*?^\1\}$/gm, '');
+}
+
+/** Whether QEMU's own profile (child profiles left out) allows `network <family> <type>` once compiled. */
 export function allowsNetwork(profileText: string, family: keyof typeof families, type: keyof typeof socketTypes): boolean {
   const hex = (n: number): string => `\\x${n.toString(16).padStart(2, '0')}`;
   const encoded = `rule: \\x0e\\x00${hex(families[family])}\\x00${hex(socketTypes[type])}  ->`;
-  return ruleExpressions(profileText)
+  return ruleExpressions(withoutChildProfiles(profileText))
     .split('\n')
     .some((line) => line.startsWith(encoded) && !/ deny \(/.test(line));
 }
