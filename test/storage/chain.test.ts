@@ -134,7 +134,7 @@ test('data files and extents carry the depth of the image that names them', (t) 
 
 test('the top image is read only for its declared format', (t) => {
   const reads: string[] = [];
-  const spy: HostFs = { ...fs, read: (p, offset, length) => (reads.push(p), fs.read(p, offset, length)) };
+  const spy: HostFs = { ...fs, openImage: (p) => (reads.push(p), fs.openImage(p)) };
   t.deepEqual(readImageChain('/vm/top.qcow2', 'raw', spy), chain({}));
   t.deepEqual(reads, []);
 });
