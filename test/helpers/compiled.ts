@@ -16,7 +16,12 @@ export interface CompiledPathRule {
   readonly expression: string;
   readonly regex: RegExp;
   readonly deny: boolean;
+  /** The parser's permission mask of the rule (for a deny rule, what it denies). */
+  readonly mask: number;
 }
+
+/** AppArmor's permission bit for writes (AA_MAY_WRITE). */
+export const mayWrite = 0x2;
 
 /**
  * The parser's regex as JavaScript reads it. It is PCRE-like, except that an
@@ -37,16 +42,22 @@ function javascriptRegex(expression: string): RegExp {
   return new RegExp(`^(?:${source})$`, 's');
 }
 
-/** Every path rule of the compiled profile (and of its child profiles), allow and deny. */
-export function compiledPathRules(profileText: string): readonly CompiledPathRule[] {
-  // "rule: <regex>  ->  <dfa text> [deny ](0xALLOW/0xAUDIT)< 0xALLOW>"; a path
+/** The path rules of a `-D rule-exprs` dump, allow and deny. */
+export function pathRulesOf(dump: string): readonly CompiledPathRule[] {
+  // "rule: <regex>  ->  <dfa text> [deny ](0xPERMS/0xAUDIT)< 0xPERMS>"; a path
   // may hold a newline, which the parser prints as it is.
-  const records = /^rule: ([/(][\s\S]*?) {2}-> {2}([\s\S]*?) \(0x[0-9a-f]+\/[0-9a-f]+\)< 0x[0-9a-f]+>$/gm;
-  return [...ruleExpressions(profileText).matchAll(records)].map(([, expression = '', rest = '']) => ({
+  const records = /^rule: ([/(][\s\S]*?) {2}-> {2}([\s\S]*?) \(0x([0-9a-f]+)\/[0-9a-f]+\)< 0x[0-9a-f]+>$/gm;
+  return [...dump.matchAll(records)].map(([, expression = '', rest = '', mask = '0']) => ({
     expression,
     regex: javascriptRegex(expression),
     deny: rest.endsWith(' deny'),
+    mask: Number.parseInt(mask, 16),
   }));
+}
+
+/** Every path rule of the compiled profile (and of its child profiles), allow and deny. */
+export function compiledPathRules(profileText: string): readonly CompiledPathRule[] {
+  return pathRulesOf(ruleExpressions(profileText));
 }
 
 /** The allow rules whose path expression matches `hostPath`. */
