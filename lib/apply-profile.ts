@@ -27,7 +27,7 @@ export function synthesisSettings(config: Config, domain: Domain): SynthesisSett
 export function renderDomainRules(domain: Domain, deps: Pick<ApplyDeps, 'config' | 'fs'>): { readonly profile: Profile; readonly text: string } {
   const { config } = deps;
   const settings = synthesisSettings(config, domain);
-  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings });
+  const profile = synthesizeProfile(domain, { fs: deps.fs, layout: config.layout, settings, libvirtConfigDir: config.paths.libvirtConfigDir });
   const entry = domainEntry(config, domain.name, domain.uuid);
   return { profile, text: filesText(profile, entry?.settings ?? defaultDomainSettings, settings.settingsKey) };
 }

@@ -40,7 +40,7 @@ export function generateBuilder(y: Argv): Argv<GenerateArgs> {
 export function runGenerate(args: GenerateArgs, io: CliIo): void {
   const config = loadConfig(args['config-file']);
   const domain = parseDomain(readDomainXml(args.file));
-  const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: config.layout, settings: synthesisSettings(config, domain) });
+  const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: config.layout, settings: synthesisSettings(config, domain), libvirtConfigDir: config.paths.libvirtConfigDir });
   for (const notice of profile.notices) io.stderr(`virt-aa-hook: warning: ${oneLine(`domain '${domain.name}', ${notice.reason.device}: ${notice.message}`)}`);
   if (args.json === true) {
     io.stdout(`${JSON.stringify(profileJson(profile), null, 2)}\n`);

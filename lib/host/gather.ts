@@ -5,9 +5,12 @@
 import { devicesOf, type Domain } from '../domain/types.ts';
 import { imagesToInspect, topStorageSources, xmlLayers } from '../domain/storage-sources.ts';
 import { parseXmlDocument } from '../domain/xml.ts';
+import * as path from 'node:path';
 import { chainKey, readImageChain } from '../storage/chain.ts';
-import type { HostFacts, UsbDeviceFact } from './facts.ts';
+import { resolveWithLinks } from '../storage/resolve.ts';
+import type { HostFacts, ResolvedPath, UsbDeviceFact } from './facts.ts';
 import type { HostFs } from './host-fs.ts';
+import { readQemuUser } from './qemu-user.ts';
 
 const storageDirs = ['/etc/libvirt/storage', '/run/libvirt/storage'];
 /** Pool types whose volumes are files (or LVs) named <target path>/<volume>. */
@@ -105,7 +108,21 @@ function needsHostRenderNode(domain: Domain): boolean {
   );
 }
 
-export function gatherHostFacts(domain: Domain, fs: HostFs): HostFacts {
+/**
+ * Every path as the kernel will resolve it, with the symlinks followed and
+ * the directories they live in: who can replace a link decides whether a
+ * writable rule through it can be trusted.
+ */
+export function resolvePaths(paths: readonly string[], fs: HostFs): ReadonlyMap<string, ResolvedPath> {
+  return new Map(
+    paths.map((p) => {
+      const { path: resolved, links } = resolveWithLinks(p, fs);
+      return [p, { path: resolved, links: links.map((link) => ({ path: link, entry: fs.lstat(link), directory: fs.lstat(path.posix.dirname(link)) })) }] as const;
+    }),
+  );
+}
+
+export function gatherHostFacts(domain: Domain, fs: HostFs, libvirtConfigDir = '/etc/libvirt'): HostFacts {
   const pci = pciAddresses(domain);
   const usb = devicesOf(domain, 'hostdev').filter((h) => h.type === 'usb');
   const scsiKeys = devicesOf(domain, 'hostdev').flatMap((h) => (h.type === 'scsi' && h.protocol !== 'iscsi' ? [`${h.adapter ?? ''}:${h.address ?? ''}`] : []));
@@ -134,5 +151,6 @@ export function gatherHostFacts(domain: Domain, fs: HostFs): HostFacts {
         return index === undefined ? [] : [[dev, index] as const];
       }),
     ),
+    qemuUser: readQemuUser(fs, libvirtConfigDir),
   };
 }

@@ -5,9 +5,10 @@
 
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError } from '../errors.ts';
-import type { HostFacts } from '../host/facts.ts';
+import type { HostFacts, ResolvedPath } from '../host/facts.ts';
 import type { HostLayout } from '../host/layout.ts';
 import { nameProblem, pathTextProblem, restrictedPathProblem } from '../policy/validate.ts';
+import { qemuCanReplace } from '../policy/qemu-writable.ts';
 import { patternText } from '../policy/escape.ts';
 import { resourceModules } from '../resources/index.ts';
 import { defaultSettings, type SynthesisSettings } from '../resources/resource.ts';
@@ -104,7 +105,22 @@ function joinResolved(dir: string, rest: readonly PathPart[]): readonly PathPart
   return [`${dir === '/' ? '' : dir}/`, first, ...others];
 }
 
-function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string>, domainName: string): FileRule {
+/**
+ * A writable rule through a symlink the QEMU user could replace is the
+ * guest's choice of target (its NVRAM swapped for a link to another guest's):
+ * refused, naming the path, the target and the link.
+ */
+function checkWritableThroughLinks(access: PathAccess, resolved: ResolvedPath | undefined, host: HostFacts, context: { readonly domain: string; readonly device: string; readonly path: string }): void {
+  if (resolved === undefined || !/[wl]/.test(access.perms)) return;
+  const link = resolved.links.find((l) => qemuCanReplace(host.qemuUser, l.directory, l.entry));
+  if (link === undefined) return;
+  throw new DomainRefusedError(
+    `refusing ${access.perms} access for the ${access.reason.detail}: it resolves to "${resolved.path}" through the symlink "${link.path}", in a directory the QEMU user (${host.qemuUser.name}) can write`,
+    context,
+  );
+}
+
+function canonicalRule(access: PathAccess, resolutions: ReadonlyMap<string, ResolvedPath>, domainName: string, host: HostFacts): FileRule {
   const { lookup, rest, tree } = resolutionTarget(access.parts);
   const context = { domain: domainName, device: access.reason.device, path: lookup };
   for (const part of access.parts) {
@@ -114,7 +130,8 @@ function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string
   const textProblem = pathTextProblem(lookup);
   if (textProblem !== undefined) throw new DomainRefusedError(`cannot grant access: ${textProblem}`, context);
   const literal = normalizeLexically(lookup);
-  const canonical = realpaths.get(lookup) ?? literal;
+  const resolved = resolutions.get(lookup);
+  const canonical = resolved?.path ?? literal;
   if (access.origin !== 'derived') {
     const writable = /[wl]/.test(access.perms);
     for (const candidate of new Set([literal, canonical])) {
@@ -125,6 +142,7 @@ function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string
       }
     }
   }
+  checkWritableThroughLinks(access, resolved, host, context);
   const parts = joinResolved(canonical, rest);
   const written = (access.parts.filter((p) => typeof p === 'string') as string[]).join('');
   const canonicalText = patternText(parts);
@@ -168,7 +186,7 @@ function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reas
   return [...seen.values()];
 }
 
-export function finalizeProfile(domain: Domain, accesses: readonly Access[], realpaths: ReadonlyMap<string, string>): Profile {
+export function finalizeProfile(domain: Domain, accesses: readonly Access[], resolutions: ReadonlyMap<string, ResolvedPath>, host: HostFacts): Profile {
   const rules = new Map<string, FileRule>();
   const snippets = new Map<SnippetName, SnippetRule>();
   const notices: Notice[] = [];
@@ -181,7 +199,7 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], rea
           notices.push(notice(`relative path "${first}" gets no rule: write it as an absolute path`, access.reason));
           break;
         }
-        const rule = canonicalRule(access, realpaths, domain.name);
+        const rule = canonicalRule(access, resolutions, domain.name, host);
         const key = `${rule.child ?? ''}\0${patternText(rule.parts)}`;
         const existing = rules.get(key);
         rules.set(

@@ -56,5 +56,16 @@ export function buildHostTree(): string {
   mkdir('/srv/vms/sub');
   // An absolute symlink leaves the tree: it names the real host's /etc.
   link('/srv/links/etc', '/etc');
+
+  // QEMU runs as libvirt-qemu (Debian's default, no qemu.conf here), a user
+  // that owns nothing in this tree: only what is writable to others is its.
+  write('/etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:107:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n');
+  write('/etc/group', 'root:x:0:\nkvm:x:107:\nlibvirt-qemu:x:64055:libvirt-qemu\n');
+  // libvirt's NVRAM directory is the QEMU user's (here: writable to all), and a
+  // guest swapped its variable store for a link to another guest's.
+  const nvram = '/var/lib/libvirt/qemu/nvram';
+  write(`${nvram}/other_VARS.fd`, Buffer.alloc(4096));
+  link(`${nvram}/swapped_VARS.fd`, 'other_VARS.fd');
+  fs.chmodSync(at(nvram), 0o777);
   return root;
 }
