@@ -24,9 +24,11 @@ export interface DomainSettings {
   readonly uuid: string | undefined;
   /** Allow `<disk rawio='yes'>`: capability sys_rawio, as good as root to a compromised QEMU. */
   readonly rawio: boolean;
+  /** Directories (and below) where this domain's image headers may name files, beyond the global `imageDirs`. */
+  readonly imageDirs: readonly string[];
 }
 
-export const defaultDomainSettings: DomainSettings = { rules: [], complain: false, uuid: undefined, rawio: false };
+export const defaultDomainSettings: DomainSettings = { rules: [], complain: false, uuid: undefined, rawio: false, imageDirs: [] };
 
 export interface Paths {
   readonly apparmorDir: string;
@@ -57,6 +59,12 @@ export interface Config {
   readonly libvirtDriver: 'auto' | 'active' | 'inactive';
   /** qemu.conf turns on TLS for VNC or SPICE: graphics domains may read the certificates. */
   readonly graphicsTls: boolean;
+  /**
+   * Directories (and below) where an image header may name a backing file,
+   * data file or extent in a location its domain's chain did not use before:
+   * where admins rebase images to.
+   */
+  readonly imageDirs: readonly string[];
   readonly paths: Paths;
   readonly layout: HostLayout;
   /**
@@ -87,6 +95,7 @@ export const defaultConfig: Config = {
   loader: 'kernel',
   libvirtDriver: 'auto',
   graphicsTls: false,
+  imageDirs: [],
   paths: defaultPaths,
   layout: defaultLayout,
   domains: new Map(),
@@ -165,7 +174,7 @@ export function parseConfig(text: string, file = defaultConfigPath): Config {
   } catch (error) {
     reader.fail('', `is not valid JSON: ${(error as Error).message}`);
   }
-  const top = reader.object(json, '', ['mode', 'policy', 'loader', 'libvirtDriver', 'graphicsTls', 'paths', 'layout', 'domains']);
+  const top = reader.object(json, '', ['mode', 'policy', 'loader', 'libvirtDriver', 'graphicsTls', 'imageDirs', 'paths', 'layout', 'domains']);
   const paths = reader.object(top['paths'] ?? {}, 'paths', pathKeys);
   const layout = reader.object(top['layout'] ?? {}, 'layout', layoutKeys);
   const domains = reader.object(top['domains'] ?? {}, 'domains', Object.keys((top['domains'] as object | undefined) ?? {}));
@@ -175,6 +184,7 @@ export function parseConfig(text: string, file = defaultConfigPath): Config {
     loader: reader.choice(top['loader'], 'loader', ['kernel', 'compile-only'], defaultConfig.loader),
     libvirtDriver: reader.choice(top['libvirtDriver'], 'libvirtDriver', ['auto', 'active', 'inactive'], defaultConfig.libvirtDriver),
     graphicsTls: reader.boolean(top['graphicsTls'], 'graphicsTls', defaultConfig.graphicsTls),
+    imageDirs: reader.list(top['imageDirs'], 'imageDirs', (v, k) => reader.absolutePath(v, k, '')),
     paths: {
       ...defaultPaths,
       ...Object.fromEntries(
@@ -199,7 +209,7 @@ function domainEntries(reader: ConfigReader, domains: Record<string, Json>): Rea
   // Own properties only: JSON.parse makes "__proto__" an own property, Object.entries lists it.
   for (const [key, value] of Object.entries(domains)) {
     const at = `domains.${key}`;
-    const entry = reader.object(value, at, ['rules', 'complain', 'uuid', 'rawio']);
+    const entry = reader.object(value, at, ['rules', 'complain', 'uuid', 'rawio', 'imageDirs']);
     const asUuid = uuidKey(key);
     const pin = entry['uuid'] === undefined ? undefined : reader.uuid(entry['uuid'], `${at}.uuid`);
     if (asUuid !== undefined && pin !== undefined && pin !== asUuid) reader.fail(`${at}.uuid`, `pins the entry to ${pin}, but the entry is keyed by the UUID ${asUuid}`);
@@ -210,6 +220,7 @@ function domainEntries(reader: ConfigReader, domains: Record<string, Json>): Rea
       complain: reader.boolean(entry['complain'], `${at}.complain`, false),
       uuid: asUuid ?? pin,
       rawio: reader.boolean(entry['rawio'], `${at}.rawio`, false),
+      imageDirs: reader.list(entry['imageDirs'], `${at}.imageDirs`, (v, k) => reader.absolutePath(v, k, '')),
     });
   }
   return result;

@@ -15,7 +15,7 @@ const refused = test.macro({
 
 test(refused, '{', 'is not valid JSON: Expected property name or \'}\' in JSON at position 1');
 test(refused, '[]', 'must be an object');
-test(refused, '{"polcy": "require"}', '"polcy" is not a known setting (known: mode, policy, loader, libvirtDriver, graphicsTls, paths, layout, domains)');
+test(refused, '{"polcy": "require"}', '"polcy" is not a known setting (known: mode, policy, loader, libvirtDriver, graphicsTls, imageDirs, paths, layout, domains)');
 test(refused, '{"policy": "sometimes"}', '"policy" must be one of warn, require (got "sometimes")');
 test(refused, '{"mode": "magic"}', '"mode" must be one of wrapper, libvirt (got "magic")');
 test(refused, '{"graphicsTls": "yes"}', '"graphicsTls" must be true or false (got "yes")');
@@ -24,7 +24,9 @@ test(refused, '{"paths": {"cacheDir": 7}}', '"paths.cacheDir" must be an absolut
 test(refused, '{"paths": {"includeDirs": "/x"}}', '"paths.includeDirs" must be a list');
 test(refused, '{"paths": {"stateDirectory": "/x"}}', '"paths.stateDirectory" is not a known setting (known: apparmorDir, cacheDir, stateDir, runDir, apparmorParser, securityfs, wrapperDir, includeDirs, featuresFile, libvirtConfigDir, logFile)');
 test(refused, '{"layout": {"qemuRunDir": "run"}}', '"layout.qemuRunDir" must be an absolute path (got "run")');
-test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain, uuid, rawio)');
+test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain, uuid, rawio, imageDirs)');
+test(refused, '{"imageDirs": ["srv/templates"]}', '"imageDirs[0]" must be an absolute path (got "srv/templates")');
+test(refused, '{"domains": {"web": {"imageDirs": "/srv"}}}', '"domains.web.imageDirs" must be a list');
 test(refused, '{"domains": {"web": {"rawio": "yes"}}}', '"domains.web.rawio" must be true or false (got "yes")');
 test(refused, '{"domains": {"web": {"uuid": "web"}}}', '"domains.web.uuid" must be a UUID such as "6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55" (got "web")');
 test(refused, '{"domains": {"6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55": {"uuid": "00000000-0000-0000-0000-000000000001"}}}', '"domains.6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55.uuid" pins the entry to 00000000-0000-0000-0000-000000000001, but the entry is keyed by the UUID 6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55');
@@ -44,8 +46,8 @@ test('settings override the defaults, paths one by one', (t) => {
   t.is(config.paths.stateDir, defaultConfig.paths.stateDir);
   t.is(config.paths.logFile, null);
   t.is(config.paths.featuresFile, '/f');
-  t.deepEqual(domainSettings(config, 'web', '0-0'), { rules: ['/srv/x r,'], complain: true, uuid: undefined, rawio: false });
-  t.deepEqual(domainSettings(config, 'other', '0-0'), { rules: [], complain: false, uuid: undefined, rawio: false });
+  t.deepEqual(domainSettings(config, 'web', '0-0'), { rules: ['/srv/x r,'], complain: true, uuid: undefined, rawio: false, imageDirs: [] });
+  t.deepEqual(domainSettings(config, 'other', '0-0'), { rules: [], complain: false, uuid: undefined, rawio: false, imageDirs: [] });
 });
 
 // Issue 12, finding 5: names that are properties of every JavaScript object.
@@ -55,7 +57,7 @@ const u2 = '00000000-0000-0000-0000-000000000002';
 
 test('a domain named like an Object property gets the defaults, not the prototype', (t) => {
   for (const config of [defaultConfig, parseConfig('{"domains": {"web": {"complain": true}}}')]) {
-    for (const name of objectProperties) t.deepEqual(domainSettings(config, name, u1), { rules: [], complain: false, uuid: undefined, rawio: false }, name);
+    for (const name of objectProperties) t.deepEqual(domainSettings(config, name, u1), { rules: [], complain: false, uuid: undefined, rawio: false, imageDirs: [] }, name);
   }
 });
 
@@ -72,6 +74,12 @@ test('a name-keyed entry pinned to a UUID applies to that UUID only', (t) => {
   const config = parseConfig(`{"domains": {"web": {"uuid": "${u1.toUpperCase()}", "complain": true}}}`);
   t.true(domainSettings(config, 'web', u1).complain);
   t.false(domainSettings(config, 'web', u2).complain, 'a later domain reusing the name does not inherit it');
+});
+
+test('imageDirs, global and per domain', (t) => {
+  const config = parseConfig('{"imageDirs": ["/srv/templates"], "domains": {"web": {"imageDirs": ["/srv/web"]}}}');
+  t.deepEqual(config.imageDirs, ['/srv/templates']);
+  t.deepEqual(domainSettings(config, 'web', u1).imageDirs, ['/srv/web']);
 });
 
 test('a UUID-keyed entry wins over a name-keyed one, whatever the case of the key', (t) => {

@@ -7,7 +7,7 @@ import type { Argv } from 'yargs';
 import { parseDomain } from '../domain/parse.ts';
 import { readRequiredFile } from '../apparmor/files.ts';
 import { oneLine } from '../errors.ts';
-import { synthesisSettings } from '../apply-profile.ts';
+import { hostContext } from '../apply-profile.ts';
 import { loadConfig } from '../config.ts';
 import { inlineProfileText, synthesizeProfile } from '../generate.ts';
 import { localFs } from '../host/host-fs.ts';
@@ -40,7 +40,8 @@ export function generateBuilder(y: Argv): Argv<GenerateArgs> {
 export function runGenerate(args: GenerateArgs, io: CliIo): void {
   const config = loadConfig(args['config-file']);
   const domain = parseDomain(readDomainXml(args.file));
-  const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: config.layout, settings: synthesisSettings(config, domain), libvirtConfigDir: config.paths.libvirtConfigDir });
+  // The image record is read, never written: generate loads nothing.
+  const profile = synthesizeProfile(domain, hostContext(domain, config, localFs(args.root)));
   for (const notice of profile.notices) io.stderr(`virt-aa-hook: warning: ${oneLine(`domain '${domain.name}', ${notice.reason.device}: ${notice.message}`)}`);
   if (args.json === true) {
     io.stdout(`${JSON.stringify(profileJson(profile), null, 2)}\n`);

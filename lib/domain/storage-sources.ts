@@ -34,6 +34,11 @@ export function xmlLayers(source: StorageSource): readonly StorageSource[] {
   return layers;
 }
 
+/** The file and block paths of every image the XML itself names: disks, their mirrors and NVRAM, with the layers it lists. */
+export function xmlImagePaths(domain: Domain): readonly string[] {
+  return topStorageSources(domain).flatMap(({ source }) => xmlLayers(source).flatMap((layer) => (layer.type === 'file' || layer.type === 'block' ? [layer.path] : [])));
+}
+
 /** Formats whose headers can name other files; every other format is never opened by us. */
 export const chainFormats: ReadonlySet<string> = new Set(['qcow2', 'qed', 'vmdk']);
 

@@ -50,4 +50,6 @@ export interface HostFacts {
   readonly netIfindex: ReadonlyMap<string, number>;
   /** Who QEMU runs as (qemu.conf), to tell which directories it can write. */
   readonly qemuUser: QemuUser;
+  /** Target directories of libvirt's file-based storage pools (read only when an image header is). */
+  readonly storagePoolDirs: readonly string[];
 }

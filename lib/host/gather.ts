@@ -16,19 +16,37 @@ const storageDirs = ['/etc/libvirt/storage', '/run/libvirt/storage'];
 /** Pool types whose volumes are files (or LVs) named <target path>/<volume>. */
 const pathPoolTypes = new Set(['dir', 'fs', 'netfs', 'logical']);
 
+/** The target directory of a pool definition whose volumes are files, or undefined. */
+function targetOf(text: string): string | undefined {
+  try {
+    const root = parseXmlDocument(text);
+    if (root.tag !== 'pool' || !pathPoolTypes.has(root.attr('type') ?? '')) return undefined;
+    return root.child('target')?.childText('path');
+  } catch {
+    return undefined;
+  }
+}
+
 function poolTargetPath(pool: string, fs: HostFs): string | undefined {
   for (const dir of storageDirs) {
     const text = fs.readText(`${dir}/${pool}.xml`);
-    if (text === undefined) continue;
-    try {
-      const root = parseXmlDocument(text);
-      if (root.tag !== 'pool' || !pathPoolTypes.has(root.attr('type') ?? '')) return undefined;
-      return root.child('target')?.childText('path');
-    } catch {
-      return undefined;
-    }
+    if (text !== undefined) return targetOf(text);
   }
   return undefined;
+}
+
+/** The target directory of every storage pool libvirt defines or runs: where images may lie. */
+function storagePoolDirs(fs: HostFs): readonly string[] {
+  const dirs = storageDirs.flatMap((dir) =>
+    fs
+      .readdir(dir)
+      .filter((entry) => entry.endsWith('.xml'))
+      .flatMap((entry) => {
+        const target = targetOf(fs.readText(`${dir}/${entry}`) ?? '');
+        return target?.startsWith('/') === true ? [target] : [];
+      }),
+  );
+  return [...new Set(dirs)].sort();
 }
 
 function volumes(domain: Domain, fs: HostFs): ReadonlyMap<string, string> {
@@ -152,5 +170,6 @@ export function gatherHostFacts(domain: Domain, fs: HostFs, libvirtConfigDir = '
       }),
     ),
     qemuUser: readQemuUser(fs, libvirtConfigDir),
+    storagePoolDirs: imagesToInspect(domain).length > 0 ? storagePoolDirs(fs) : [],
   };
 }

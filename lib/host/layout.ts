@@ -2,6 +2,7 @@
 // instance. None of these paths are in the domain XML the hook receives, so
 // they are rebuilt from the name, the id and the UUID, as libvirt does.
 
+import * as path from 'node:path';
 import type { PathPart } from '../profile/access.ts';
 
 export interface HostLayout {
@@ -29,6 +30,16 @@ export const defaultLayout: HostLayout = {
   shmemDir: '/var/lib/libvirt',
   defaultHugetlbfsMount: '/dev/hugepages',
 };
+
+/**
+ * Where libvirt keeps per-domain state: every domain's NVRAM, save images,
+ * private directories (master keys, monitors), swtpm state, logs and pid
+ * files. None of it is ever a disk's backing file.
+ */
+export function libvirtStateDirs(layout: HostLayout): readonly string[] {
+  // The run dir's parent holds libvirt's other daemons' state too (/run/libvirt).
+  return [layout.qemuLibDir, path.posix.dirname(layout.qemuRunDir), layout.qemuLogDir, layout.qemuCacheDir, layout.swtpmStateDir, layout.swtpmLogDir];
+}
 
 /** libvirt truncates names to 20 characters in per-domain directory names. */
 const shortNameLength = 20;

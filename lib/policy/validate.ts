@@ -25,7 +25,7 @@ export function pathTextProblem(path: string): string | undefined {
 }
 
 /** A prefix list entry: the path itself and everything below it (whole components only). */
-function under(path: string, prefix: string): boolean {
+export function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
@@ -57,14 +57,17 @@ export const readOnlyPrefixes: readonly string[] = [
 /**
  * Why `path` may not be granted, or undefined if it may. `tree` means the rule
  * covers everything below the path too, so a restricted directory underneath
- * it refuses it as well.
+ * it refuses it as well. `readOnlyExceptions: false` is for what an image
+ * header names: kernels and firmware are read-only files the admin names in
+ * the XML, not backing files (an initrd can hold keys).
  */
-export function restrictedPathProblem(path: string, writable: boolean, tree: boolean): string | undefined {
+export function restrictedPathProblem(path: string, writable: boolean, tree: boolean, readOnlyExceptions = true): string | undefined {
   if (tree && path === '/') return 'a rule for the whole file system';
-  const readOnlyOk = !writable && readOnlyPrefixes.some((p) => under(path, p));
+  const inReadOnly = readOnlyPrefixes.some((p) => under(path, p));
+  const readOnlyOk = readOnlyExceptions && !writable && inReadOnly;
   if (!readOnlyOk) {
     const hit = restrictedPrefixes.find((p) => under(path, p));
-    if (hit !== undefined) return `${hit} is restricted${readOnlyPrefixes.some((p) => under(path, p)) ? ' (read-only access would be allowed)' : ''}`;
+    if (hit !== undefined) return `${hit} is restricted${readOnlyExceptions && inReadOnly ? ' (read-only access would be allowed)' : ''}`;
   }
   if (tree) {
     const inside = restrictedPrefixes.find((p) => p.startsWith(`${path}/`));

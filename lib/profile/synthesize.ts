@@ -3,12 +3,14 @@
 // collectAccesses asks every resource module, finalizeProfile canonicalises,
 // applies policy, deduplicates and attaches reasons.
 
+import * as path from 'node:path';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError } from '../errors.ts';
 import type { HostFacts, ResolvedPath } from '../host/facts.ts';
 import type { HostLayout } from '../host/layout.ts';
 import { nameProblem, pathTextProblem, restrictedPathProblem } from '../policy/validate.ts';
 import { qemuCanReplace } from '../policy/qemu-writable.ts';
+import { newImageLocation, refusedImagePath, type ImageLocations } from '../policy/image-locations.ts';
 import { patternText } from '../policy/escape.ts';
 import { resourceModules } from '../resources/index.ts';
 import { defaultSettings, type SynthesisSettings } from '../resources/resource.ts';
@@ -48,6 +50,12 @@ export interface Profile {
   readonly covered: readonly { readonly rule: FileRule; readonly by: FileRule }[];
   readonly snippets: readonly SnippetRule[];
   readonly notices: readonly Notice[];
+  /**
+   * The directories (resolved) of every path an image header named and the
+   * profile grants: what the caller records once the profile is loaded, so
+   * that the next start can tell a chain moved to a new location.
+   */
+  readonly imageDirs: readonly string[];
 }
 
 export function profileName(uuid: string): string {
@@ -120,7 +128,19 @@ function checkWritableThroughLinks(access: PathAccess, resolved: ResolvedPath | 
   );
 }
 
-function canonicalRule(access: PathAccess, resolutions: ReadonlyMap<string, ResolvedPath>, domainName: string, host: HostFacts): FileRule {
+/** What an image header names: never in libvirt's state, root's home or /dev, and not in a new location. */
+function checkImageLocation(access: PathAccess, candidates: ReadonlySet<string>, canonical: string, images: ImageLocations, context: { readonly domain: string; readonly device: string; readonly path: string }): void {
+  if (access.origin !== 'image') return;
+  const via = canonical === context.path ? '' : ` (resolves to ${canonical})`;
+  for (const candidate of candidates) {
+    const problem = refusedImagePath(candidate, images);
+    if (problem !== undefined) throw new DomainRefusedError(`refusing the ${access.reason.detail} named by an image header${via}: ${problem}`, context);
+  }
+  const problem = newImageLocation(canonical, images);
+  if (problem !== undefined) throw new DomainRefusedError(`refusing the ${access.reason.detail} named by an image header${via}: ${problem}`, context);
+}
+
+function canonicalRule(access: PathAccess, resolutions: ReadonlyMap<string, ResolvedPath>, domainName: string, host: HostFacts, images: ImageLocations): FileRule {
   const { lookup, rest, tree } = resolutionTarget(access.parts);
   const context = { domain: domainName, device: access.reason.device, path: lookup };
   for (const part of access.parts) {
@@ -132,16 +152,18 @@ function canonicalRule(access: PathAccess, resolutions: ReadonlyMap<string, Reso
   const literal = normalizeLexically(lookup);
   const resolved = resolutions.get(lookup);
   const canonical = resolved?.path ?? literal;
+  const candidates = new Set([literal, canonical]);
   if (access.origin !== 'derived') {
     const writable = /[wl]/.test(access.perms);
-    for (const candidate of new Set([literal, canonical])) {
-      const problem = restrictedPathProblem(candidate, writable, tree);
+    for (const candidate of candidates) {
+      const problem = restrictedPathProblem(candidate, writable, tree, access.origin !== 'image');
       if (problem !== undefined) {
         const via = candidate === literal ? '' : ` (resolves to ${candidate})`;
         throw new DomainRefusedError(`refusing to grant ${access.perms} access for the ${access.reason.detail}${via}: ${problem}`, context);
       }
     }
   }
+  checkImageLocation(access, candidates, canonical, images, context);
   checkWritableThroughLinks(access, resolved, host, context);
   const parts = joinResolved(canonical, rest);
   const written = (access.parts.filter((p) => typeof p === 'string') as string[]).join('');
@@ -186,8 +208,9 @@ function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reas
   return [...seen.values()];
 }
 
-export function finalizeProfile(domain: Domain, accesses: readonly Access[], resolutions: ReadonlyMap<string, ResolvedPath>, host: HostFacts): Profile {
+export function finalizeProfile(domain: Domain, accesses: readonly Access[], resolutions: ReadonlyMap<string, ResolvedPath>, host: HostFacts, images: ImageLocations): Profile {
   const rules = new Map<string, FileRule>();
+  const imageDirs = new Set<string>();
   const snippets = new Map<SnippetName, SnippetRule>();
   const notices: Notice[] = [];
   for (const access of accesses) {
@@ -199,7 +222,10 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], res
           notices.push(notice(`relative path "${first}" gets no rule: write it as an absolute path`, access.reason));
           break;
         }
-        const rule = canonicalRule(access, resolutions, domain.name, host);
+        const rule = canonicalRule(access, resolutions, domain.name, host, images);
+        // A header names one file: its rule is one literal, canonical path.
+        const [single] = rule.parts;
+        if (access.origin === 'image' && typeof single === 'string') imageDirs.add(path.posix.dirname(single));
         const key = `${rule.child ?? ''}\0${patternText(rule.parts)}`;
         const existing = rules.get(key);
         rules.set(
@@ -235,5 +261,6 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], res
     covered,
     snippets: [...snippets.values()],
     notices,
+    imageDirs: [...imageDirs].sort(),
   };
 }

@@ -14,9 +14,11 @@ export interface SynthesisSettings {
   readonly rawio: boolean;
   /** Where the configuration tells the admin to allow it: `domains.<key>`. */
   readonly settingsKey: string;
+  /** Directories (and below) where image headers may name files: `imageDirs`, global and per domain. */
+  readonly imageDirs: readonly string[];
 }
 
-export const defaultSettings: SynthesisSettings = { graphicsTls: false, rawio: false, settingsKey: '<name>' };
+export const defaultSettings: SynthesisSettings = { graphicsTls: false, rawio: false, settingsKey: '<name>', imageDirs: [] };
 
 export interface ResourceContext {
   readonly domain: Domain;

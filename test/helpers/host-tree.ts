@@ -67,5 +67,17 @@ export function buildHostTree(): string {
   write(`${nvram}/other_VARS.fd`, Buffer.alloc(4096));
   link(`${nvram}/swapped_VARS.fd`, 'other_VARS.fd');
   fs.chmodSync(at(nvram), 0o777);
+
+  // Headers a guest could have rewritten (issue 12, finding 1): naming a
+  // device, a FIFO, another guest's NVRAM, root's home; an external data
+  // file; and a disk rebased (qemu-img rebase -u) out of its usual place.
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/dev/sda', '-F', 'raw', 'dev-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', `${nvram}/other_VARS.fd`, '-F', 'raw', 'nvram-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/root/secrets.img', '-F', 'raw', 'root-backed.qcow2', '16M');
+  execFileSync('mkfifo', [at(`${images}/pipe.raw`)]);
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', 'pipe.raw', '-F', 'raw', 'fifo-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=with-data.raw', 'with-data.qcow2', '16M');
+  qemuImg('/srv/elsewhere', 'create', '-q', '-f', 'qcow2', 'base.qcow2', '16M');
+  qemuImg('/srv/rebased', 'create', '-q', '-f', 'qcow2', '-u', '-b', '/srv/elsewhere/base.qcow2', '-F', 'qcow2', 'top.qcow2', '16M');
   return root;
 }
