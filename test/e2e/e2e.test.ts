@@ -1,7 +1,8 @@
 // End to end, in a kernel that enforces AppArmor: boots Debian's kernel under
 // TCG on this host's own root (read-only 9p + tmpfs overlay), installs the
 // built project inside with scripts/install, and runs the scenarios of
-// guest/apparmor.sh (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
+// guest/apparmor.sh and guest/security.sh (apparmor=1) and
+// guest/no-apparmor.sh (apparmor=0) there,
 // against the host's real libvirtd, QEMU and apparmor_parser. The guest
 // writes results to a shared folder; every assertion is made here.
 //
@@ -43,6 +44,16 @@ const boots: readonly Boot[] = [
     timeoutMs: 15 * 60_000,
   },
   { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, cpus: 1, background: true, scenarios: ['apparmor-off'], timeoutMs: 6 * 60_000 },
+  // What a compromised guest can change between two starts (issue 12).
+  {
+    name: 'security',
+    script: 'test/e2e/guest/security.sh',
+    appArmor: true,
+    cpus: 1,
+    background: true,
+    scenarios: ['rebased-header', 'nvram-swap', 'save-without-rule', 'gc-running'],
+    timeoutMs: 15 * 60_000,
+  },
 ];
 
 const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).status === 0;
