@@ -47,10 +47,16 @@ function headerLayerAccesses(layer: ChainLayer, perms: string, device: string, d
   return result;
 }
 
-function headerChainAccesses(path: string, format: string, perms: string, device: string, depth: number, context: ResourceContext): readonly Access[] {
+/**
+ * The layers an image's header names. `xmlDataStore`: the XML gives the
+ * image a <dataStore>, which libvirt hands QEMU in place of the data file
+ * the header names (so that one is never opened).
+ */
+function headerChainAccesses(path: string, format: string, perms: string, device: string, depth: number, context: ResourceContext, xmlDataStore: boolean): readonly Access[] {
   const chain = context.host.chains.get(chainKey(path, format));
   if (chain === undefined) return [];
-  const result: Access[] = chain.layers.flatMap((layer) => headerLayerAccesses(layer, perms, device, depth, context));
+  const opened = chain.layers.filter((layer) => !(xmlDataStore && layer.role === 'data-file' && layer.depth === 0));
+  const result: Access[] = opened.flatMap((layer) => headerLayerAccesses(layer, perms, device, depth, context));
   for (const remote of chain.remote) {
     result.push(notice(`backing "${remote.name}" of ${remote.namedBy} is not a local file: no rule`, reason(device, 'backing chain')));
   }
@@ -83,7 +89,7 @@ export function storageAccesses(source: StorageSource, perms: string, device: st
       if (source.backing.kind === 'layer') {
         result.push(...storageAccesses(source.backing.source, perms, device, context, depth + 1));
       } else if (source.backing.kind === 'unknown' && source.format !== undefined) {
-        result.push(...headerChainAccesses(source.path, source.format, perms, device, depth, context));
+        result.push(...headerChainAccesses(source.path, source.format, perms, device, depth, context, data !== undefined));
       }
       break;
     }
