@@ -27,23 +27,28 @@ refused_start() { # domain
 	fact "refusal of $1" "$REFUSAL"
 }
 domain_state() { virsh domstate "$1" 2>&1 | head -n 1; }
+define_enrolled() { # name: defines $IMAGES/<name>/domain.xml and enrolls it in wrapper mode
+	virsh define "$IMAGES/$1/domain.xml" >/dev/null
+	check "virt-aa-hook enroll $1" virt-aa-hook enroll "$1"
+}
+started_guest() { # name uuid: a guest of make_guest, enrolled, started and confined
+	make_guest "$1" "$2"
+	define_enrolled "$1"
+	check "virsh start $1" virsh start "$1"
+	confined_as "$1" "$2"
+}
 
 prepare_host || exit 1
 
 stage scenarios
 U1=e2e00000-0000-4000-8000-000000000021 # rebased-header
 U2=e2e00000-0000-4000-8000-000000000022 # nvram-swap
-U3=e2e00000-0000-4000-8000-000000000023 # nvram-swap: the other guest
 U4=e2e00000-0000-4000-8000-000000000024 # save-without-rule
 U5=e2e00000-0000-4000-8000-000000000025 # gc-running
 
 # ---------------------------------------------------------------------------
 begin_scenario rebased-header 'an image header rebased onto a host file outside the pool while the domain is off: the next start is refused with our line, nothing else changes'
-make_guest reb $U1
-virsh define $IMAGES/reb/domain.xml >/dev/null
-check 'virt-aa-hook enroll reb' virt-aa-hook enroll reb
-check 'virsh start reb (its chain as made)' virsh start reb
-confined_as reb $U1
+started_guest reb $U1
 record=/var/lib/virt-aa-hook/images/$U1.json
 check_match 'the start recorded where its chain lies' "$(cat "$record" 2>&1)" "\"$IMAGES/reb\""
 check 'virsh destroy reb' virsh destroy reb
@@ -73,8 +78,7 @@ make_guest swap $U2
 # Direct firmware paths: the start is refused by the prepare hook, before
 # libvirt or QEMU would look at the firmware.
 sed -i "s|<boot dev='hd'/>|<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader><nvram>$nvram/swap_VARS.fd</nvram>&|" $IMAGES/swap/domain.xml
-virsh define $IMAGES/swap/domain.xml >/dev/null
-check 'virt-aa-hook enroll swap' virt-aa-hook enroll swap
+define_enrolled swap
 # The other guest's variable store, with content to keep.
 printf 'other guest variables\n' >"$nvram/other_VARS.fd"
 chown libvirt-qemu:libvirt-qemu "$nvram/other_VARS.fd"
@@ -91,11 +95,7 @@ end_scenario
 
 # ---------------------------------------------------------------------------
 begin_scenario save-without-rule 'virsh managedsave + start, and virsh save + restore, work with no rule for the save image'
-make_guest sav $U4
-virsh define $IMAGES/sav/domain.xml >/dev/null
-check 'virt-aa-hook enroll sav' virt-aa-hook enroll sav
-check 'virsh start sav' virsh start sav
-confined_as sav $U4
+started_guest sav $U4
 files=$(cat "$(profile_file $U4).files" 2>&1)
 check_not 'the rules name no save image' grep -qE '\.save|/qemu/save' <<<"$files"
 dmesg_mark
@@ -117,11 +117,7 @@ end_scenario
 # ---------------------------------------------------------------------------
 # Needs gc to leave a profile with tasks attached alone (issue 12, finding 9).
 begin_scenario gc-running 'virt-aa-hook gc while a guest runs with its status file missing: the guest stays confined'
-make_guest gcr $U5
-virsh define $IMAGES/gcr/domain.xml >/dev/null
-check 'virt-aa-hook enroll gcr' virt-aa-hook enroll gcr
-check 'virsh start gcr' virsh start gcr
-confined_as gcr $U5
+started_guest gcr $U5
 pid_before=$(pid_of gcr)
 check 'its status file is removed' rm /run/libvirt/qemu/gcr.xml
 gc_out=$(virt-aa-hook gc 2>&1)
