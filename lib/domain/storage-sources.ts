@@ -34,9 +34,15 @@ export function xmlLayers(source: StorageSource): readonly StorageSource[] {
   return layers;
 }
 
-/** The file and block paths of every image the XML itself names: disks, their mirrors and NVRAM, with the layers it lists. */
+/**
+ * The file and block paths of every disk image the XML itself names (sources,
+ * mirrors and the layers it lists): where its images live. Not the NVRAM,
+ * whose directory holds other guests' variable stores.
+ */
 export function xmlImagePaths(domain: Domain): readonly string[] {
-  return topStorageSources(domain).flatMap(({ source }) => xmlLayers(source).flatMap((layer) => (layer.type === 'file' || layer.type === 'block' ? [layer.path] : [])));
+  return topStorageSources(domain)
+    .filter(({ device }) => device !== 'nvram')
+    .flatMap(({ source }) => xmlLayers(source).flatMap((layer) => (layer.type === 'file' || layer.type === 'block' ? [layer.path] : [])));
 }
 
 /** Formats whose headers can name other files; every other format is never opened by us. */

@@ -79,5 +79,9 @@ export function buildHostTree(): string {
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=with-data.raw', 'with-data.qcow2', '16M');
   qemuImg('/srv/elsewhere', 'create', '-q', '-f', 'qcow2', 'base.qcow2', '16M');
   qemuImg('/srv/rebased', 'create', '-q', '-f', 'qcow2', '-u', '-b', '/srv/elsewhere/base.qcow2', '-F', 'qcow2', 'top.qcow2', '16M');
+  // NVRAM kept outside libvirt's directory, the guests' stores side by side.
+  write('/srv/nvram/own_VARS.fd', Buffer.alloc(4096));
+  write('/srv/nvram/other_VARS.fd', Buffer.alloc(4096));
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/srv/nvram/other_VARS.fd', '-F', 'raw', 'nvram-dir-backed.qcow2', '16M');
   return root;
 }
