@@ -9,6 +9,7 @@ import { parseHookArgv } from '../lib/hook/event.ts';
 import { writeLog } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
+import { oneLine } from '../lib/errors.ts';
 
 function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
   const event = parseHookArgv(argv);
@@ -40,6 +41,7 @@ const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
 // libvirtd ran it under our hook profile (it may load policy) or its own (it may not).
 const hookLabel = processLabel(process.pid);
 writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}`);
-for (const line of outcome.stderr) process.stderr.write(`${line}\n`);
+// A domain name may hold a newline or an escape sequence: one line each, whatever it says.
+for (const line of outcome.stderr) process.stderr.write(`${oneLine(line)}\n`);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
 import { apparmorParser, checkoutRoot, featuresFile } from './helpers/apparmor-parser.ts';
+import { mayWrite, pathRulesOf } from './helpers/compiled.ts';
 
 const installScript = path.join(checkoutRoot, 'scripts/install');
 const uninstallScript = path.join(checkoutRoot, 'scripts/uninstall');
@@ -141,20 +142,22 @@ const mode = (file: string): number => fs.statSync(file).mode & 0o7777;
 const firstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n')[0] ?? '';
 const afterFirstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n').slice(1).join('\n');
 const shippedAbstractions = fs.readdirSync(path.join(shipped, 'abstractions/virt-aa-hook')).filter((f) => fs.statSync(path.join(shipped, 'abstractions/virt-aa-hook', f)).isFile());
-const overrideBlock = fs.readFileSync(path.join(shipped, 'local-override/usr.sbin.libvirtd'), 'utf8');
+const shippedOverride = fs.readFileSync(path.join(shipped, 'local-override/usr.sbin.libvirtd'), 'utf8');
+/** The override block as install writes it: the hook's node (as given and resolved) in place of @NODE@. */
+const overrideBlock = shippedOverride.replace(/^audit deny @NODE@ wl,$/m, [...new Set([node, fs.realpathSync(node)])].map((n) => `audit deny ${n} wl,`).join('\n'));
 const countLines = (text: string, line: string): number => text.split('\n').filter((l) => l === line).length;
 const emulatorDir = '/usr/lib/virt-aa-hook/emulators';
 /** The block as installed: the wrappers' directory filled in. */
 const installedOverride = overrideBlock.replace('@EMULATOR_DIR@', emulatorDir);
 
-test('the shipped override: the exact Px line of the hook and the exec rule of the wrappers, between the markers', (t) => {
-  const lines = overrideBlock.trimEnd().split('\n');
+test('the shipped override: the exact Px line of the hook, the exec rule of the wrappers and write denies, between the markers', (t) => {
+  const lines = shippedOverride.trimEnd().split('\n');
   t.is(lines[0], '# BEGIN virt-aa-hook');
   t.is(lines.at(-1), '# END virt-aa-hook');
-  t.deepEqual(
-    lines.filter((l) => !l.startsWith('#')),
-    ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,', '@EMULATOR_DIR@/** PUxr,'],
-  );
+  const rules = lines.filter((l) => !l.startsWith('#') && l.trim() !== '');
+  t.deepEqual(rules.filter((l) => !l.startsWith('audit deny ')), ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,', '@EMULATOR_DIR@/** PUxr,']);
+  for (const rule of rules.filter((l) => l.startsWith('audit deny '))) t.regex(rule, /^audit deny \S+ wl,$/, rule);
+  t.is(countLines(shippedOverride, 'audit deny @NODE@ wl,'), 1);
 });
 
 test('a fresh install puts every file in place with its mode and the given node as shebang', (t) => {
@@ -508,6 +511,32 @@ parserTest("the installed hook profile, and the daemon's and libvirt helper's pr
     const glob = compileStaged(staged, ['etc/apparmor.d/usr.sbin.libvirtd']);
     t.not(glob.status, 0);
     t.regex(`${glob.stdout}${glob.stderr}`, /conflicting x modifiers/);
+  }
+});
+
+parserTest("with our override the daemon's profile denies writes to every file we install and to what the hook runs (issue 12, finding 10)", (t) => {
+  const staged = stagedRoot({ systemd: true });
+  ok(install(staged));
+  const compiled = compileStaged(staged, ['etc/apparmor.d/usr.sbin.libvirtd'], ['-D', 'rule-exprs']);
+  t.is(compiled.status, 0, compiled.stderr);
+  const rules = pathRulesOf(`${compiled.stdout}${compiled.stderr}`);
+  const deniesWrite = (p: string): boolean => rules.some((r) => r.deny && (r.mask & mayWrite) !== 0 && r.regex.test(p));
+  // Everything install wrote, as the manifest lists it, and what the hook writes and runs at run time.
+  const manifest = fs.readFileSync(staged.at('var/lib/virt-aa-hook/install-manifest'), 'utf8');
+  const installed = [...manifest.matchAll(/^(?:file|link|tree|override) (\S+)/gm)].map((m) => m[1] ?? '');
+  t.true(installed.length >= 10, manifest);
+  const runtime = [
+    '/etc/libvirt/hooks/', '/etc/libvirt/', '/etc/', '/usr/lib/virt-aa-hook/virt-aa-hook',
+    '/usr/lib/libvirt/virt-aa-hook.qemu-system-x86_64', '/etc/virt-aa-hook/config.json',
+    '/var/lib/virt-aa-hook/domains/6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55.json', '/var/cache/apparmor/virt-aa-hook/libvirt-x',
+    '/etc/apparmor.d/libvirt/libvirt-6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55', '/etc/apparmor.d/virt-aa-hook/placeholders/libvirt-x',
+    '/run/virt-aa-hook/locks/x', '/etc/apparmor/parser.conf', '/sbin/apparmor_parser', '/usr/bin/logger', '/etc/ld.so.preload',
+    node, fs.realpathSync(node),
+  ];
+  for (const p of [...installed, ...runtime]) t.true(deniesWrite(p), p);
+  // ... and none of what libvirtd itself writes.
+  for (const p of ['/var/lib/libvirt/qemu/domain-1-vm/master-key.aes', '/etc/libvirt/qemu/vm.xml', '/run/libvirt/qemu/vm.pid', '/var/log/libvirt/qemu/vm.log', '/etc/libvirt/hooks/qemu.d/site']) {
+    t.false(deniesWrite(p), p);
   }
 });
 

@@ -38,7 +38,7 @@ export function sha256(text: string): string {
 }
 
 /** The UUID names a file: only the canonical form, so nothing else gets into the path. */
-const isCanonicalUuid = (uuid: string): boolean => canonicalUuid(uuid) === uuid;
+export const isCanonicalUuid = (uuid: string): boolean => canonicalUuid(uuid) === uuid;
 
 function stateFile(stateDir: string, uuid: string): string {
   if (!isCanonicalUuid(uuid)) throw new Error(`not a canonical UUID: ${JSON.stringify(uuid)}`);

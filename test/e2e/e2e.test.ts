@@ -1,7 +1,8 @@
 // End to end, in a kernel that enforces AppArmor: boots Debian's kernel under
 // TCG on this host's own root (read-only 9p + tmpfs overlay), installs the
 // built project inside with scripts/install, and runs the scenarios of
-// guest/apparmor.sh and guest/wrapper.sh (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
+// guest/apparmor.sh, guest/wrapper.sh, guest/driver.sh and guest/security.sh
+// (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
 // against the host's real libvirtd, QEMU and apparmor_parser. The guest
 // writes results to a shared folder; every assertion is made here.
 //
@@ -60,6 +61,16 @@ const boots: readonly Boot[] = [
     background: false,
     scenarios: ['driver-default', 'driver-hotplug', 'driver-blockjobs', 'driver-save-restore', 'driver-permissive-daemon', 'driver-denials'],
     timeoutMs: 25 * 60_000,
+  },
+  // What a compromised guest can change between two starts (issue 12).
+  {
+    name: 'security',
+    script: 'test/e2e/guest/security.sh',
+    appArmor: true,
+    cpus: 2,
+    background: false,
+    scenarios: ['rebased-header', 'nvram-swap', 'save-without-rule', 'gc-running'],
+    timeoutMs: 20 * 60_000,
   },
   // At the lowest priority beside two guests of two vCPUs each on a two-core
   // host it mostly waits for them: its timeout covers theirs.

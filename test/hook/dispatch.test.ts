@@ -261,6 +261,20 @@ test('per-domain rules and complain mode from the configuration', (t) => {
   t.regex(fs.readFileSync(env.filesFile(uuid), 'utf8'), /# configuration: domains\.web-01\.rules\n\/srv\/extra\/\*\* r,/);
 });
 
+test('domains named constructor, __proto__ and toString start, with or without configuration (issue 12, finding 5)', (t) => {
+  for (const [withRule, settings] of [[false, {}], [false, { domains: { web: { complain: true } } }], [true, { domains: { constructor: { rules: ['/srv/c r,'] } } }]] as const) {
+    const env = hookEnv(settings);
+    for (const [i, name] of ['constructor', '__proto__', 'toString'].entries()) {
+      const domainUuid = `3a1f2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5${i}`;
+      const prepare = run(env, `${name} prepare begin -`, domainXml(env, { name, uuid: domainUuid }));
+      t.is(prepare.exitCode, 0, `${name}: ${prepare.stderr.join('\n')}`);
+      t.regex(prepare.log, /outcome=compiled/);
+      const files = fs.readFileSync(env.filesFile(domainUuid), 'utf8');
+      t.is(files.includes('/srv/c r,'), withRule && name === 'constructor', name);
+    }
+  }
+});
+
 test('when AppArmor is off the domain starts unconfined, with a warning and nothing written', (t) => {
   const env = hookEnv({ loader: 'kernel' });
   const outcome = run(env, 'web-01 prepare begin -', domainXml(env), { appArmor: () => ({ enabled: false, reason: '/sys/module/apparmor/parameters/enabled is N' }) });
