@@ -148,7 +148,7 @@ const overrideBlock = shippedOverride.replace(/^audit deny @NODE@ wl,$/m, [...ne
 const countLines = (text: string, line: string): number => text.split('\n').filter((l) => l === line).length;
 const emulatorDir = '/usr/lib/virt-aa-hook/emulators';
 /** The block as installed: the wrappers' directory filled in. */
-const installedOverride = overrideBlock.replace('@EMULATOR_DIR@', emulatorDir);
+const installedOverride = overrideBlock.replaceAll('@EMULATOR_DIR@', emulatorDir);
 
 test('the shipped override: the exact Px line of the hook, the exec rule of the wrappers and write denies, between the markers', (t) => {
   const lines = shippedOverride.trimEnd().split('\n');
