@@ -8,7 +8,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeIfChanged } from './files.ts';
+import { removeIfExists, writeIfChanged } from './files.ts';
 import { isCanonicalUuid } from './state.ts';
 
 function recordFile(stateDir: string, uuid: string): string {
@@ -53,4 +53,22 @@ export function nextImageRecord(previous: readonly string[] | undefined, imageDi
 export function recordImageLocations(stateDir: string, uuid: string, imageDirs: readonly string[]): boolean {
   const dirs = nextImageRecord(readImageRecord(stateDir, uuid), imageDirs);
   return writeIfChanged(recordFile(stateDir, uuid), `${JSON.stringify({ uuid, dirs }, null, 2)}\n`);
+}
+
+/** The UUIDs with a record, sorted; a missing directory is none. */
+export function listImageRecords(stateDir: string): readonly string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(stateDir, 'images'));
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => /^(.+)\.json$/.exec(name)?.[1])
+    .filter((uuid): uuid is string => uuid !== undefined && isCanonicalUuid(uuid))
+    .sort();
+}
+
+export function removeImageRecord(stateDir: string, uuid: string): boolean {
+  return removeIfExists(recordFile(stateDir, uuid));
 }
