@@ -41,7 +41,7 @@ const boots: readonly Boot[] = [
     cpus: 2,
     background: false,
     scenarios: ['wrapper-mode', 'save-restore-restart', 'hotplug', 'not-enrolled', 'migration', 'static-label-legacy', 'denials'],
-    timeoutMs: 15 * 60_000,
+    timeoutMs: 35 * 60_000,
   },
   {
     name: 'wrapper',
@@ -51,7 +51,7 @@ const boots: readonly Boot[] = [
     cpus: 2,
     background: false,
     scenarios: ['wrapper-default', 'wrapper-clone', 'wrapper-explicit-emulator', 'wrapper-migrate-in', 'wrapper-hotplug-hint', 'session-unconfined'],
-    timeoutMs: 20 * 60_000,
+    timeoutMs: 35 * 60_000,
   },
   {
     name: 'driver',
@@ -60,7 +60,7 @@ const boots: readonly Boot[] = [
     cpus: 2,
     background: false,
     scenarios: ['driver-default', 'driver-hotplug', 'driver-blockjobs', 'driver-save-restore', 'driver-permissive-daemon', 'driver-denials'],
-    timeoutMs: 25 * 60_000,
+    timeoutMs: 40 * 60_000,
   },
   // What a compromised guest can change between two starts (issue 12).
   {
@@ -70,11 +70,11 @@ const boots: readonly Boot[] = [
     cpus: 2,
     background: false,
     scenarios: ['rebased-header', 'nvram-swap', 'save-without-rule', 'gc-running'],
-    timeoutMs: 20 * 60_000,
+    timeoutMs: 30 * 60_000,
   },
   // At the lowest priority beside two guests of two vCPUs each on a two-core
   // host it mostly waits for them: its timeout covers theirs.
-  { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, cpus: 1, background: true, scenarios: ['apparmor-off'], timeoutMs: 30 * 60_000 },
+  { name: 'no-apparmor', script: 'test/e2e/guest/no-apparmor.sh', appArmor: false, cpus: 1, background: true, scenarios: ['apparmor-off'], timeoutMs: 70 * 60_000 },
 ];
 
 /** Guests (but the background ones) booted at once: this machine has two cores, and TCG keeps one busy per guest. */
