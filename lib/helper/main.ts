@@ -31,6 +31,9 @@ function passThrough(argv: readonly string[], outcome: Extract<HelperOutcome, { 
     return { exitCode: 1, stdout: '', stderr: [line], log: `${log}: missing`, logFile: config.paths.logFile };
   }
   const run = spawnSync(original, argv, {
+    // Its messages start with its argv[0]: the name libvirt called, not the
+    // diverted file's.
+    argv0: process.argv[1],
     input: outcome.xml,
     stdio: [outcome.xml === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
     env: process.env,
