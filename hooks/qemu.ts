@@ -9,14 +9,18 @@ import { parseHookArgv } from '../lib/hook/event.ts';
 import { writeLog } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
+import { timed, timingField } from '../lib/timing.ts';
+
+// Everything above is loaded and initialized by now.
+const entryStart = performance.now();
 
 function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
   const event = parseHookArgv(argv);
   try {
-    const config = loadConfig();
+    const config = timed('config', () => loadConfig());
     // stdin is read even when unused, so libvirt never writes into a closed pipe.
-    const xml = readDomainXml('-');
-    return { ...dispatch(event, xml, hookDeps(config)), logFile: config.paths.logFile };
+    const xml = timed('input', () => readDomainXml('-'));
+    return { ...timed('work', () => dispatch(event, xml, hookDeps(config))), logFile: config.paths.logFile };
   } catch (error) {
     return { ...eventFailed(event, error), logFile: null };
   }
@@ -29,7 +33,7 @@ const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
 // hook_label: the profile the hook itself ran in, which shows whether a confined
 // libvirtd ran it under our hook profile (it may load policy) or its own (it may not).
 const hookLabel = processLabel(process.pid);
-writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}`);
+writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}${timingField(entryStart)}`);
 for (const line of outcome.stderr) process.stderr.write(`${line}\n`);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;

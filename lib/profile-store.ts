@@ -19,6 +19,7 @@ import { appendedAccesses, type AppendedPath } from './profile/appended.ts';
 import { renderRules } from './profile/render.ts';
 import { profileName, type Profile } from './profile/synthesize.ts';
 import { fillTemplate } from './profile/template.ts';
+import { timed } from './timing.ts';
 
 export interface ProfilePaths {
   readonly profile: string;
@@ -192,7 +193,7 @@ export interface Applied {
 export function applyProfile(domain: Domain, mode: ProfileMode, deps: StoreDeps, appended: readonly AppendedPath[] = []): Applied {
   const { complain } = domainSettings(deps.config, domain.name, domain.uuid);
   return deps.lock(domain.uuid, () => {
-    const { profile, text } = renderDomainRules(domain, deps, appended);
+    const { profile, text } = timed('synthesis', () => renderDomainRules(domain, deps, appended));
     return { profile, installed: installProfile(domain, mode, text, { complain, isLoaded: deps.isLoaded, appended }, deps.store) };
   });
 }

@@ -125,17 +125,12 @@ const reset = () => {
   for (const file of profileFiles()) fs.rmSync(file, { force: true });
 };
 
-/** The phases the hook and helper log with VIRT_AA_HOOK_TIMING=1 (`timing=phase:ms,...`), with the event or command of each line. */
-function timings(since) {
-  const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(since) : [];
-  return lines.flatMap((line) => {
-    const field = / timing=(\S+)/.exec(line)?.[1];
-    if (field === undefined) return [];
-    const what = / event=(\S+)/.exec(line)?.[1] ?? / helper=("[^"]*")/.exec(line)?.[1] ?? '?';
-    return [{ what, phases: Object.fromEntries(field.split(',').map((kv) => kv.split(':')).map(([k, v]) => [k, Number(v)])) }];
-  });
+/** The phases the last line of the log has (VIRT_AA_HOOK_TIMING=1 makes the hook and helper log `timing=phase:ms,...`). */
+function lastTiming() {
+  const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trimEnd().split('\n') : [];
+  const field = / timing=(\S+)/.exec(lines.at(-1) ?? '')?.[1];
+  return field === undefined ? undefined : Object.fromEntries(field.split(',').map((kv) => kv.split(':')).map(([k, v]) => [k, Number(v)]));
 }
-const logLines = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').length - 1 : 0);
 
 // ---------------------------------------------------------------------------
 // libvirt's path: its helper and apparmor_parser compiling its profile.
@@ -161,13 +156,16 @@ const libvirtCompile = (profile) => ({ file: parser, args: [...parserFlags, prof
 // 1. Every hook event against node -e 0; prepare also against libvirt's path.
 
 const events = {};
+/** Per hook event row, the phases each measured run logged. */
+const breakdown = new Map();
 if (wanted('hook')) {
-  const since = logLines();
   reset();
   const prepare = (x) => runHook('prepare', 'begin', x);
   const rows = [];
   const event = (what, command) => {
-    const [ours, reference] = measure(command, nodeE0);
+    const phases = [];
+    const [ours, reference] = measure({ ...command, after: () => phases.push(lastTiming()) }, nodeE0);
+    if (phases[0] !== undefined) breakdown.set(what, phases.slice(1));
     events[what] = ours;
     rows.push({ what, ours: fmt(ours), reference: `${fmt(reference)} (node -e 0)`, ratio: ratio(ours, reference) });
   };
@@ -180,7 +178,6 @@ if (wanted('hook')) {
   event('a no-op event (an unknown operation)', hookCommand('some-future-op', 'begin', { input: '' }));
   event('a no-op event, no code cache', hookCommand('some-future-op', 'begin', { input: '', env: { ...env, VIRT_AA_HOOK_CODE_CACHE: 'off' } }));
   section('hook events against node -e 0 (compile-only loader: apparmor_parser compiles and caches, loads nothing)', rows);
-  events.timings = timings(since);
 }
 
 let libvirtPath;
@@ -254,11 +251,11 @@ if (wanted('disks')) {
   for (const count of [1, 10, 100, 1000]) {
     const xml = domainWithDisks(count);
     const u = /<uuid>([^<]+)<\/uuid>/.exec(xml)[1];
-    const since = logLines();
-    const commands = [{ file: node, args: [ourHelper, '-d', '-r', '-u', `libvirt-${u}`], input: xml, env }];
+    const phases = [];
+    const commands = [{ file: node, args: [ourHelper, '-d', '-r', '-u', `libvirt-${u}`], input: xml, env, after: () => phases.push(lastTiming()) }];
     if (libvirtUsable) commands.push({ file: libvirtHelper, args: ['-d', '-r', '-u', `libvirt-${u}`], input: xml });
     const [ours, reference] = measure(...commands);
-    const own = median(timings(since).map((t) => t.work));
+    const own = phases[0] === undefined ? undefined : median(phases.map((p) => p.work));
     one ??= ours;
     oneOwn ??= own;
     rows.push({
@@ -349,13 +346,16 @@ if (wanted('log')) {
 // 7. Where a hook call's time goes: medians of the phases the hook logs with
 //    VIRT_AA_HOOK_TIMING=1 during section 1.
 
-if (events.timings !== undefined && events.timings.length > 0) {
-  const phases = [...new Set(events.timings.flatMap((t) => Object.keys(t.phases)))];
-  const byEvent = Map.groupBy?.(events.timings, (t) => t.what) ?? new Map([...new Set(events.timings.map((t) => t.what))].map((w) => [w, events.timings.filter((t) => t.what === w)]));
+if (breakdown.size > 0) {
+  const phase = (lines, name) => median(lines.map((p) => p[name] ?? 0));
   section(
-    'where a hook call goes (ms, medians over the runs above, all the runs of each event)',
-    [...byEvent].map(([what, lines]) => ({ event: what, ...Object.fromEntries(phases.map((phase) => [phase, fmt(median(lines.map((t) => t.phases[phase] ?? 0)))])) })),
-    'node: Node.js until it runs the bundle; load: reading, compiling and initializing the bundle; config: reading the configuration; input: reading the XML; work: the event itself (XML parsing, synthesis, files, state); parser: of work, waiting for apparmor_parser; log: writing the previous line.',
+    'where a hook call goes (ms, medians of the runs above)',
+    [...breakdown].map(([event, lines]) => ({
+      event,
+      ...Object.fromEntries(['node', 'load', 'config', 'input', 'xml', 'synthesis', 'parser'].map((name) => [name, fmt(phase(lines, name))])),
+      'rest of work': fmt(median(lines.map((p) => (p.work ?? 0) - (p.xml ?? 0) - (p.synthesis ?? 0) - (p.parser ?? 0)))),
+    })),
+    "node: Node.js's own start, to the end of its bootstrap; load: reading, compiling and initializing the bundle; config: reading the configuration; input: reading the domain XML; xml: parsing it; synthesis: the rules from the XML and the host (paths, image headers); parser: waiting for apparmor_parser; rest of work: state, lock, files, deciding. Writing the log line comes after and is in the log section.",
   );
 }
 

@@ -13,6 +13,10 @@ import { readDomainXml } from '../read-input.ts';
 import { storeDeps } from '../store-deps.ts';
 import { parseHelperArgv } from './argv.ts';
 import { runHelper, type HelperOutcome } from './run.ts';
+import { timed, timingField } from '../timing.ts';
+
+// Everything above is loaded and initialized by now.
+const entryStart = performance.now();
 
 interface Result {
   readonly exitCode: number;
@@ -42,11 +46,11 @@ function passThrough(argv: readonly string[], outcome: Extract<HelperOutcome, { 
 function main(argv: readonly string[]): Result {
   let config: Config;
   try {
-    config = loadConfig();
+    config = timed('config', () => loadConfig());
   } catch (error) {
     return { exitCode: 1, stdout: '', stderr: [`virt-aa-hook: error: ${describeError(error)}`], log: `helper=${JSON.stringify(argv.join(' '))} outcome=failed: ${describeError(error)}`, logFile: null };
   }
-  const outcome = runHelper(parseHelperArgv(argv), { ...storeDeps(config), readXml: () => readDomainXml('-') });
+  const outcome = timed('work', () => runHelper(parseHelperArgv(argv), { ...storeDeps(config), readXml: () => timed('input', () => readDomainXml('-')) }));
   if (outcome.kind === 'pass-through') return passThrough(argv, outcome, config);
   return { ...outcome, logFile: config.paths.logFile };
 }
@@ -54,7 +58,7 @@ function main(argv: readonly string[]): Result {
 const started = process.hrtime.bigint();
 const result = main(process.argv.slice(2));
 const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-writeLog(result.logFile, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}`);
+writeLog(result.logFile, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${timingField(entryStart)}`);
 if (result.stdout !== '') process.stdout.write(result.stdout);
 for (const line of result.stderr) process.stderr.write(`${line}\n`);
 process.exitCode = result.exitCode;

@@ -10,6 +10,7 @@ import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError, describeError } from '../errors.ts';
 import { applyProfile, hasPlaceholder, removeProfile, type StoreDeps } from '../profile-store.ts';
 import { profileName } from '../profile/synthesize.ts';
+import { timed } from '../timing.ts';
 import { carriesDriverLabel, confinementOf, type Confinement } from './confinement.ts';
 import { describeEvent, type HookEvent } from './event.ts';
 import type { DriverFacts } from './libvirt-driver.ts';
@@ -145,7 +146,7 @@ export function dispatch(event: HookEvent, xml: string, deps: HookDeps): HookOut
   if (event.kind === 'unknown' || event.op === 'attach') return ok(`${logPrefix(event, undefined)} outcome=ignored`);
   let domain: Domain;
   try {
-    domain = parseDomain(xml);
+    domain = timed('xml', () => parseDomain(xml));
   } catch (error) {
     return eventFailed(event, error);
   }
