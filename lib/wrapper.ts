@@ -1,9 +1,9 @@
 // The emulator wrapper of "wrapper" mode: scripts/qemu-wrapper with the real
 // emulator's path filled in, one file per real emulator.
 
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { UsageError, oneLine } from './errors.ts';
+import { sha256 } from './sha256.ts';
 
 const placeholder = '@REAL_EMULATOR@';
 
@@ -41,5 +41,5 @@ export function wrapperFileName(realEmulator: string): string {
   checkEmulatorPath(realEmulator);
   const name = wrapperFilePrefix + path.posix.basename(realEmulator);
   if (path.posix.dirname(realEmulator) === '/usr/bin') return name;
-  return `${name}.${createHash('sha256').update(realEmulator).digest('hex').slice(0, 8)}`;
+  return `${name}.${sha256(realEmulator).slice(0, 8)}`;
 }

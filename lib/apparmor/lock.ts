@@ -4,10 +4,10 @@
 // directory onto `<key>.lock` succeeds for exactly one process, and the
 // owner's pid is inside it from the first instant (no lock without an owner).
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError, errnoCode } from '../errors.ts';
+import { uniqueToken } from '../unique.ts';
 
 interface Owner {
   readonly pid: number;
@@ -28,7 +28,7 @@ export function withDomainLock<T>(lockDir: string, key: string, fn: () => T, tim
   if (!/^[A-Za-z0-9._-]+$/.test(key)) throw new HostError(`cannot lock domain "${key}": not a plain file name`, { path: lockDir });
   const lockPath = path.join(lockDir, `${key}.lock`);
   if (held.has(lockPath)) throw new HostError(`cannot lock domain ${key}: already held by this process`, { path: lockPath });
-  const me: Owner = { pid: process.pid, token: randomBytes(8).toString('hex') };
+  const me: Owner = { pid: process.pid, token: uniqueToken() };
   acquire(lockPath, key, me, timeoutMs);
   held.add(lockPath);
   try {
@@ -134,5 +134,5 @@ function heldForMs(lockPath: string): number | string {
 
 function uniqueName(lockDir: string, purpose: string): string {
   // Never ends in `.lock`, so it cannot be anyone's lock.
-  return path.join(lockDir, `.${purpose}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return path.join(lockDir, `.${purpose}-${process.pid}-${uniqueToken()}`);
 }

@@ -3,7 +3,6 @@
 // are ours, and the hash of the profile as we wrote it, so a profile an admin
 // edited is recognised and kept.
 
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { canonicalUuid } from '../domain/parse-values.ts';
@@ -31,10 +30,6 @@ export interface DomainState {
   readonly appended: readonly AppendedPath[];
   /** The running domain's id when this was written (null: the XML had none): appends belong to one run. */
   readonly domainId: number | null;
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** The UUID names a file: only the canonical form, so nothing else gets into the path. */
