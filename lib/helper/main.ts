@@ -4,8 +4,8 @@
 // 1 as libvirt expects, one line on stderr for every failure (libvirt shows
 // it in virsh's error), and one line in the system log per call.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { childProcess } from '../builtins.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { writeLog } from '../log.ts';
@@ -34,7 +34,7 @@ function passThrough(argv: readonly string[], outcome: Extract<HelperOutcome, { 
     const line = `virt-aa-hook: error: ${outcome.reason}, and libvirt's own helper ${original} is not there to take it`;
     return { exitCode: 1, stdout: '', stderr: [line], log: `${log}: missing`, logFile: config.paths.logFile };
   }
-  const run = spawnSync(original, argv, {
+  const run = childProcess().spawnSync(original, argv, {
     input: outcome.xml,
     stdio: [outcome.xml === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
     env: process.env,
