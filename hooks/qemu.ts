@@ -9,10 +9,11 @@ import { parseHookArgv } from '../lib/hook/event.ts';
 import { writeLog } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
+import { sinceStart } from '../lib/boot-record.ts';
 import { timed, timingField } from '../lib/timing.ts';
 
 // Everything above is loaded and initialized by now.
-const entryStart = performance.now();
+const entryStart = sinceStart();
 
 function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
   const event = parseHookArgv(argv);

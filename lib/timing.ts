@@ -3,28 +3,34 @@
 // libvirt runs hooks and its helper with a fixed environment, so a host never
 // sees the field; without the variable, `timed` only calls its function.
 
+import { bootRecord, sinceStart } from './boot-record.ts';
+
 const enabled = process.env['VIRT_AA_HOOK_TIMING'] === '1';
 const spent = new Map<string, number>();
 
 /** Runs `fn`, adding its duration to `phase` (phases may nest: `parser` is part of `work`). */
 export function timed<T>(phase: string, fn: () => T): T {
   if (!enabled) return fn();
-  const start = performance.now();
+  const start = sinceStart();
   try {
     return fn();
   } finally {
-    spent.set(phase, (spent.get(phase) ?? 0) + performance.now() - start);
+    spent.set(phase, (spent.get(phase) ?? 0) + sinceStart() - start);
   }
 }
 
 /**
- * ` timing=node:…,load:…,<phases>` or nothing. `node` is Node.js's own start
- * (to the end of its bootstrap), `load` from there to `entryStart` (reading,
- * compiling and initializing the bundle), both in ms of the process's life.
+ * ` timing=node:…,load:…,<phases> code_cache=<status>` or nothing. `node` is
+ * Node.js's own start (to the end of its bootstrap), `load` from there to
+ * `entryStart` (sinceStart()): reading, compiling and initializing the bundle; through the
+ * code-cache loader also apart, as `read`, `compile` and `init`.
  */
 export function timingField(entryStart: number): string {
   if (!enabled) return '';
   const bootstrap = performance.nodeTiming.bootstrapComplete;
-  const phases = [['node', bootstrap], ['load', entryStart - bootstrap], ...spent] as const;
-  return ` timing=${phases.map(([phase, ms]) => `${phase}:${ms.toFixed(2)}`).join(',')}`;
+  const boot = bootRecord();
+  const loading: (readonly [string, number])[] = [['node', bootstrap], ['load', entryStart - bootstrap]];
+  if (boot !== undefined) loading.push(['read', boot.readMs], ['compile', boot.compileMs], ['init', entryStart - boot.start - boot.readMs - boot.compileMs]);
+  const phases = [...loading, ...spent];
+  return ` timing=${phases.map(([phase, ms]) => `${phase}:${ms.toFixed(2)}`).join(',')}${boot === undefined ? '' : ` code_cache=${boot.status}`}`;
 }

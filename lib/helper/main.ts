@@ -13,10 +13,11 @@ import { readDomainXml } from '../read-input.ts';
 import { storeDeps } from '../store-deps.ts';
 import { parseHelperArgv } from './argv.ts';
 import { runHelper, type HelperOutcome } from './run.ts';
+import { sinceStart } from '../boot-record.ts';
 import { timed, timingField } from '../timing.ts';
 
 // Everything above is loaded and initialized by now.
-const entryStart = performance.now();
+const entryStart = sinceStart();
 
 interface Result {
   readonly exitCode: number;
