@@ -2,11 +2,11 @@
 // `<name> <op> <subop> <extra>` as argv and the domain XML on stdin. Kept to
 // the bare minimum of imports (no yargs): every domain start waits for it.
 
-import { loadConfig } from '../lib/config.ts';
+import { defaultPaths, loadConfig } from '../lib/config.ts';
 import { dispatch, eventFailed, type HookOutcome } from '../lib/hook/dispatch.ts';
 import { hookDeps } from '../lib/hook/deps.ts';
 import { parseHookArgv } from '../lib/hook/event.ts';
-import { writeLog } from '../lib/log.ts';
+import { writeLog, type LogDestination } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
 import { sinceStart } from '../lib/boot-record.ts';
@@ -15,15 +15,16 @@ import { timed, timingField } from '../lib/timing.ts';
 // Everything above is loaded and initialized by now.
 const entryStart = sinceStart();
 
-function run(argv: readonly string[]): HookOutcome & { readonly logFile: string | null } {
+function run(argv: readonly string[]): HookOutcome & { readonly logTo: LogDestination } {
   const event = parseHookArgv(argv);
   try {
     const config = timed('config', () => loadConfig());
     // stdin is read even when unused, so libvirt never writes into a closed pipe.
     const xml = timed('input', () => readDomainXml('-'));
-    return { ...timed('work', () => dispatch(event, xml, hookDeps(config))), logFile: config.paths.logFile };
+    return { ...timed('work', () => dispatch(event, xml, hookDeps(config))), logTo: config.paths };
   } catch (error) {
-    return { ...eventFailed(event, error), logFile: null };
+    // Without a configuration, the system log.
+    return { ...eventFailed(event, error), logTo: defaultPaths };
   }
 }
 
@@ -34,7 +35,7 @@ const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
 // hook_label: the profile the hook itself ran in, which shows whether a confined
 // libvirtd ran it under our hook profile (it may load policy) or its own (it may not).
 const hookLabel = processLabel(process.pid);
-writeLog(outcome.logFile, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}${timingField(entryStart)}`);
+writeLog(outcome.logTo, `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}${timingField(entryStart)}`);
 for (const line of outcome.stderr) process.stderr.write(`${line}\n`);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;

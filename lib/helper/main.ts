@@ -6,9 +6,9 @@
 
 import { existsSync } from 'node:fs';
 import { childProcess } from '../builtins.ts';
-import { loadConfig, type Config } from '../config.ts';
+import { defaultPaths, loadConfig, type Config } from '../config.ts';
 import { describeError } from '../errors.ts';
-import { writeLog } from '../log.ts';
+import { writeLog, type LogDestination } from '../log.ts';
 import { readDomainXml } from '../read-input.ts';
 import { storeDeps } from '../store-deps.ts';
 import { parseHelperArgv } from './argv.ts';
@@ -24,7 +24,7 @@ interface Result {
   readonly stdout: string;
   readonly stderr: readonly string[];
   readonly log: string;
-  readonly logFile: string | null;
+  readonly logTo: LogDestination;
 }
 
 /** libvirt's own helper, for what is not ours: same argv, same XML, its exit code. */
@@ -33,7 +33,7 @@ function passThrough(argv: readonly string[], outcome: Extract<HelperOutcome, { 
   const log = `helper=${JSON.stringify(argv.join(' '))} outcome=passed to ${original} (${outcome.reason})`;
   if (!existsSync(original)) {
     const line = `virt-aa-hook: error: ${outcome.reason}, and libvirt's own helper ${original} is not there to take it`;
-    return { exitCode: 1, stdout: '', stderr: [line], log: `${log}: missing`, logFile: config.paths.logFile };
+    return { exitCode: 1, stdout: '', stderr: [line], log: `${log}: missing`, logTo: config.paths };
   }
   const run = childProcess().spawnSync(original, argv, {
     input: outcome.xml,
@@ -41,7 +41,7 @@ function passThrough(argv: readonly string[], outcome: Extract<HelperOutcome, { 
     env: process.env,
   });
   const exitCode = run.status ?? 1;
-  return { exitCode, stdout: '', stderr: run.error === undefined ? [] : [`virt-aa-hook: error: cannot run ${original}: ${run.error.message}`], log: `${log} exit=${exitCode}`, logFile: config.paths.logFile };
+  return { exitCode, stdout: '', stderr: run.error === undefined ? [] : [`virt-aa-hook: error: cannot run ${original}: ${run.error.message}`], log: `${log} exit=${exitCode}`, logTo: config.paths };
 }
 
 function main(argv: readonly string[]): Result {
@@ -49,17 +49,17 @@ function main(argv: readonly string[]): Result {
   try {
     config = timed('config', () => loadConfig());
   } catch (error) {
-    return { exitCode: 1, stdout: '', stderr: [`virt-aa-hook: error: ${describeError(error)}`], log: `helper=${JSON.stringify(argv.join(' '))} outcome=failed: ${describeError(error)}`, logFile: null };
+    return { exitCode: 1, stdout: '', stderr: [`virt-aa-hook: error: ${describeError(error)}`], log: `helper=${JSON.stringify(argv.join(' '))} outcome=failed: ${describeError(error)}`, logTo: defaultPaths };
   }
   const outcome = timed('work', () => runHelper(parseHelperArgv(argv), { ...storeDeps(config), readXml: () => timed('input', () => readDomainXml('-')) }));
   if (outcome.kind === 'pass-through') return passThrough(argv, outcome, config);
-  return { ...outcome, logFile: config.paths.logFile };
+  return { ...outcome, logTo: config.paths };
 }
 
 const started = process.hrtime.bigint();
 const result = main(process.argv.slice(2));
 const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-writeLog(result.logFile, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${timingField(entryStart)}`);
+writeLog(result.logTo, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${timingField(entryStart)}`);
 if (result.stdout !== '') process.stdout.write(result.stdout);
 for (const line of result.stderr) process.stderr.write(`${line}\n`);
 process.exitCode = result.exitCode;
