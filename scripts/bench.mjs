@@ -331,15 +331,23 @@ if (wanted('memory') && gnuTime !== undefined) {
 // 6. The log line: to a file, or to the system log.
 
 if (wanted('log')) {
-  const noop = (configFile, extraEnv = {}) => hookCommand('some-future-op', 'begin', { input: '', env: { ...env, VIRT_AA_HOOK_CONFIG: configFile, ...extraEnv } });
+  const noop = (configFile) => hookCommand('some-future-op', 'begin', { input: '', env: { ...env, VIRT_AA_HOOK_CONFIG: configFile } });
+  // A stand-in for journald's stream socket, in a process of its own: it reads and drops every line.
+  const journalSocket = path.join(dir, 'journal-stdout');
+  const journal = spawn(node, ['-e', `require('node:net').createServer((c) => c.resume()).listen(${JSON.stringify(journalSocket)})`], { stdio: 'ignore' });
+  while (!fs.existsSync(journalSocket)) spawnSync('sleep', ['0.05']);
   const toFile = noop(config);
-  const syslog = noop(writeConfig('config-syslog.json', { paths: { logFile: null } }));
-  const [file, viaSyslog, reference] = measure(toFile, syslog, nodeE0);
+  const toJournal = noop(writeConfig('config-journal.json', { paths: { logFile: null, journalSocket } }));
+  const toLogger = noop(writeConfig('config-logger.json', { paths: { logFile: null, journalSocket: path.join(dir, 'no-journal') } }));
+  const [file, journald, logger, reference] = measure(toFile, toJournal, toLogger, nodeE0);
+  journal.kill();
   const hasDevLog = fs.existsSync('/dev/log');
+  const row = (what, ms) => ({ what, ours: fmt(ms), reference: `${fmt(reference)} (node -e 0)`, ratio: ratio(ms, reference), 'cost of the line': fmt(ms - file) });
   section('the log line of a no-op event', [
-    { what: 'to paths.logFile', ours: fmt(file), reference: `${fmt(reference)} (node -e 0)`, ratio: ratio(file, reference) },
-    { what: `to the system log${hasDevLog ? '' : ' (no /dev/log here: logger fails, the line goes to stderr)'}`, ours: fmt(viaSyslog), reference: `${fmt(reference)} (node -e 0)`, ratio: ratio(viaSyslog, reference) },
-  ]);
+    row('to paths.logFile', file),
+    row("to the system log through journald's stream socket (a stand-in here)", journald),
+    row(`to the system log through logger(1), where journald is not running${hasDevLog ? '' : ' (no /dev/log on this machine: logger drops it)'}`, logger),
+  ], 'cost of the line: the difference to the run that appends it to a file.');
 }
 
 // ---------------------------------------------------------------------------
