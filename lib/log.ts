@@ -24,17 +24,22 @@ const priority = 3 * 8 + 5;
 /** A connect to a unix socket answers at once; this only bounds a journald that hangs. */
 const journalTimeoutMs = 2000;
 
-export function writeLog(destination: LogDestination, line: string): void {
+/** `written` runs once the line is out (at once, unless it goes to journald). */
+export function writeLog(destination: LogDestination, line: string, written: () => void = () => {}): void {
   const text = oneLine(line);
   if (destination.logFile !== null) {
     try {
       fs.appendFileSync(destination.logFile, `${new Date().toISOString()} ${text}\n`);
+      written();
       return;
     } catch {
       // Fall through to the system log: losing the line would hide what happened.
     }
   }
-  toJournal(destination.journalSocket, text, () => toLogger(text));
+  toJournal(destination.journalSocket, text, written, () => {
+    toLogger(text);
+    written();
+  });
 }
 
 /**
@@ -43,7 +48,7 @@ export function writeLog(destination: LogDestination, line: string): void {
  * settings still apply), then the line. Asynchronous: the process lives on
  * until the line is handed over or `fallback` has run.
  */
-function toJournal(socketPath: string, text: string, fallback: () => void): void {
+function toJournal(socketPath: string, text: string, written: () => void, fallback: () => void): void {
   let settled = false;
   const socket = net().createConnection(socketPath);
   const fail = (): void => {
@@ -54,9 +59,16 @@ function toJournal(socketPath: string, text: string, fallback: () => void): void
   };
   socket.on('error', fail);
   socket.setTimeout(journalTimeoutMs, fail);
-  socket.end(`${identifier}\n\n${priority}\n0\n0\n0\n0\n${text}\n`, () => {
+  // Node also calls this when the connection failed, with the error.
+  socket.end(`${identifier}\n\n${priority}\n0\n0\n0\n0\n${text}\n`, (error?: Error | null) => {
+    if (error !== undefined && error !== null) {
+      fail();
+      return;
+    }
+    if (settled) return;
     settled = true;
     socket.destroy();
+    written();
   });
 }
 

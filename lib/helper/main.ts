@@ -59,7 +59,7 @@ function main(argv: readonly string[]): Result {
 const started = process.hrtime.bigint();
 const result = main(process.argv.slice(2));
 const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-writeLog(result.logTo, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${timingField(entryStart)}`);
 if (result.stdout !== '') process.stdout.write(result.stdout);
 for (const line of result.stderr) process.stderr.write(`${line}\n`);
-process.exitCode = result.exitCode;
+// As the hook does (hooks/qemu.ts): no heap teardown, every write above is synchronous.
+writeLog(result.logTo, `${result.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${timingField(entryStart)}`, () => process.exit(result.exitCode));
