@@ -167,7 +167,8 @@ export function installProfile(domain: Pick<Domain, 'uuid' | 'name' | 'id'>, mod
   const filesChanged = writeIfChanged(paths.files, rulesText);
   const profileChanged = adminProfile ? false : writeIfChanged(paths.profile, generated);
   const profileText = adminProfile ? (current ?? '') : generated;
-  keepCacheValid([paths.files, paths.profile], profileText + rulesText, path.join(context.cacheDir, `${profileName(uuid)}.source.json`));
+  // Files left as they were kept their mtimes, and with them the cache: nothing to hash or record (start, mostly).
+  if (filesChanged || profileChanged) keepCacheValid([paths.files, paths.profile], profileText + rulesText, path.join(context.cacheDir, `${profileName(uuid)}.source.json`));
   const unchanged = !filesChanged && !profileChanged && previous?.loaded === true && previous.mode === mode && options.isLoaded(profileName(uuid));
   if (!unchanged) context.loader.replace(paths.profile, { complain: options.complain });
   const state: DomainState = {
