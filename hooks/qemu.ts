@@ -1,11 +1,12 @@
 // /etc/libvirt/hooks/qemu: libvirt runs this for every QEMU domain event with
 // `<name> <op> <subop> <extra>` as argv and the domain XML on stdin. Kept to
 // the bare minimum of imports (no yargs): every domain start waits for it.
+// The XML parser, synthesis and the profile store load only for events that
+// use them (a dynamic import: esbuild leaves them uninitialized until then).
 
 import { defaultPaths, loadConfig } from '../lib/config.ts';
-import { dispatch, eventFailed, type HookOutcome } from '../lib/hook/dispatch.ts';
-import { hookDeps } from '../lib/hook/deps.ts';
 import { parseHookArgv } from '../lib/hook/event.ts';
+import { ignoredOutcome, isIgnored, type HookOutcome } from '../lib/hook/outcome.ts';
 import { writeLog, type LogDestination } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
@@ -15,30 +16,34 @@ import { timed, timingField } from '../lib/timing.ts';
 // Everything above is loaded and initialized by now.
 const entryStart = sinceStart();
 
-function run(argv: readonly string[]): HookOutcome & { readonly logTo: LogDestination } {
+async function run(argv: readonly string[]): Promise<HookOutcome & { readonly logTo: LogDestination }> {
   const event = parseHookArgv(argv);
   try {
     const config = timed('config', () => loadConfig());
     // stdin is read even when unused, so libvirt never writes into a closed pipe.
     const xml = timed('input', () => readDomainXml('-'));
+    if (isIgnored(event)) return { ...ignoredOutcome(event), logTo: config.paths };
+    const [{ dispatch }, { hookDeps }] = await Promise.all([import('../lib/hook/dispatch.ts'), import('../lib/hook/deps.ts')]);
     return { ...timed('work', () => dispatch(event, xml, hookDeps(config))), logTo: config.paths };
   } catch (error) {
+    const { eventFailed } = await import('../lib/hook/dispatch.ts');
     // Without a configuration, the system log.
     return { ...eventFailed(event, error), logTo: defaultPaths };
   }
 }
 
 const started = process.hrtime.bigint();
-const outcome = run(process.argv.slice(2));
-const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-// ms: the hook's own work; wall: since the process started, Node's start-up included.
-// hook_label: the profile the hook itself ran in, which shows whether a confined
-// libvirtd ran it under our hook profile (it may load policy) or its own (it may not).
-const hookLabel = processLabel(process.pid);
-const line = `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}${timingField(entryStart)}`;
-for (const text of outcome.stderr) process.stderr.write(`${text}\n`);
-if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
-// Exiting here spares Node tearing down the heap at its own exit, a few ms
-// of every call (npm run bench). Nothing is lost: Node writes to the pipes,
-// files and terminals libvirt gives a hook synchronously.
-writeLog(outcome.logTo, line, () => process.exit(outcome.exitCode));
+void run(process.argv.slice(2)).then((outcome) => {
+  const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+  // ms: the hook's own work; wall: since the process started, Node's start-up included.
+  // hook_label: the profile the hook itself ran in, which shows whether a confined
+  // libvirtd ran it under our hook profile (it may load policy) or its own (it may not).
+  const hookLabel = processLabel(process.pid);
+  const line = `${outcome.log} ms=${ms} wall=${Math.round(process.uptime() * 1000)}${hookLabel === undefined ? '' : ` hook_label=${JSON.stringify(hookLabel)}`}${timingField(entryStart)}`;
+  for (const text of outcome.stderr) process.stderr.write(`${text}\n`);
+  if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
+  // Exiting here spares Node tearing down the heap at its own exit, a few ms
+  // of every call (npm run bench). Nothing is lost: Node writes to the pipes,
+  // files and terminals libvirt gives a hook synchronously.
+  writeLog(outcome.logTo, line, () => process.exit(outcome.exitCode));
+});

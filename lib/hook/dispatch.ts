@@ -13,6 +13,7 @@ import { profileName } from '../profile/synthesize.ts';
 import { timed } from '../timing.ts';
 import { carriesDriverLabel, confinementOf, type Confinement } from './confinement.ts';
 import { describeEvent, type HookEvent } from './event.ts';
+import { eventPrefix, handledEvent, ignoredOutcome, isIgnored, ok, type HookOutcome } from './outcome.ts';
 import type { DriverFacts } from './libvirt-driver.ts';
 
 export interface HookDeps extends StoreDeps {
@@ -24,17 +25,6 @@ export interface HookDeps extends StoreDeps {
   readonly qemuPid: (domainName: string) => number | undefined;
 }
 
-export interface HookOutcome {
-  readonly exitCode: number;
-  /** Printed as is: empty unless libvirt must use a changed XML. */
-  readonly stdout: string;
-  /** Lines libvirt shows in its error message when the hook fails. */
-  readonly stderr: readonly string[];
-  /** The event's line for the system log, without timing. */
-  readonly log: string;
-}
-
-const ok = (log: string, stderr: readonly string[] = []): HookOutcome => ({ exitCode: 0, stdout: '', stderr, log });
 
 function fail(error: unknown, log: string): HookOutcome {
   const line = `virt-aa-hook: error: ${describeError(error)}`;
@@ -42,8 +32,8 @@ function fail(error: unknown, log: string): HookOutcome {
 }
 
 function logPrefix(event: HookEvent, domain: Domain | undefined): string {
-  const who = domain === undefined ? `domain=${JSON.stringify(event.domainName)}` : `domain=${JSON.stringify(domain.name)} profile=${profileName(domain.uuid)}`;
-  return `${who} event=${describeEvent(event)}`;
+  if (domain === undefined) return eventPrefix(event);
+  return `domain=${JSON.stringify(domain.name)} profile=${profileName(domain.uuid)} event=${describeEvent(event)}`;
 }
 
 /**
@@ -51,7 +41,7 @@ function logPrefix(event: HookEvent, domain: Domain | undefined): string {
  * reconnect hook fails, ignores teardown's, and unknown events are not ours.
  */
 function mustNotFail(event: HookEvent): boolean {
-  return event.kind === 'unknown' || event.op === 'attach' || event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release';
+  return isIgnored(event) || event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release';
 }
 
 /** An event that failed before its domain was known (bad XML, bad configuration). */
@@ -142,8 +132,9 @@ function teardown(event: HookEvent, domain: Domain, confinement: Confinement, de
   }
 }
 
-export function dispatch(event: HookEvent, xml: string, deps: HookDeps): HookOutcome {
-  if (event.kind === 'unknown' || event.op === 'attach') return ok(`${logPrefix(event, undefined)} outcome=ignored`);
+export function dispatch(anyEvent: HookEvent, xml: string, deps: HookDeps): HookOutcome {
+  const event = handledEvent(anyEvent);
+  if (event === undefined) return ignoredOutcome(anyEvent);
   let domain: Domain;
   try {
     domain = timed('xml', () => parseDomain(xml));
