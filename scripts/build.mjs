@@ -25,7 +25,7 @@ const common = { bundle: true, write: false, platform: 'node', target: 'node18.1
  * per call, about 1.5 ms of a hook call. Our code only reads properties,
  * which Node's own module object has too, so it is used as it is.
  */
-const builtinNamespace = /__toESM\((require\("node:[a-z_/]+"\)), 1\)/g;
+const builtinNamespace = /__toESM\(((?:__)?require\("node:[a-z_/]+"\))(?:, ?1)?\)/g;
 const text = async (options) => (await build({ ...common, ...options })).outputFiles[0].text.replace(builtinNamespace, '$1');
 
 // How the bundle is stored after the loader: lib/code-cache.ts owns it, the build only uses it.
