@@ -51,7 +51,7 @@ function acquire(lockPath: string, key: string, me: Owner, timeoutMs: number): v
       fs.renameSync(candidate, lockPath);
       return;
     } catch (error) {
-      fs.rmSync(candidate, { recursive: true, force: true });
+      removeLock(candidate);
       // A non-empty directory is already there: the lock is held.
       if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') {
         throw new HostError(`cannot lock domain ${key}: ${errnoCode(error)}`, { path: lockPath }, { cause: error });
@@ -80,14 +80,28 @@ function acquire(lockPath: string, key: string, me: Owner, timeoutMs: number): v
 function takeOver(lockPath: string, dead: Owner): void {
   const moved = uniqueName(path.dirname(lockPath), 'stale');
   if (!tryRename(lockPath, moved)) return; // another stealer was first
-  if (sameOwner(readOwner(moved), dead) || !tryRename(moved, lockPath)) fs.rmSync(moved, { recursive: true, force: true });
+  if (sameOwner(readOwner(moved), dead) || !tryRename(moved, lockPath)) removeLock(moved);
 }
 
 /** Best effort: a lock left behind is stale once this process exits, and the next taker removes it. */
 function release(lockPath: string): void {
   // Renamed away before it is emptied, so no one's rename can land on a half-removed lock.
   const moved = uniqueName(path.dirname(lockPath), 'released');
-  if (tryRename(lockPath, moved)) fs.rmSync(moved, { recursive: true, force: true });
+  if (tryRename(lockPath, moved)) removeLock(moved);
+}
+
+/**
+ * A lock directory holds its owner file and nothing else: two calls. A
+ * recursive rmSync loads Node's rimraf on first use, a millisecond or more
+ * of every hook call; it only clears up what is not as expected.
+ */
+function removeLock(dir: string): void {
+  try {
+    fs.unlinkSync(path.join(dir, 'owner'));
+    fs.rmdirSync(dir);
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function tryRename(from: string, to: string): boolean {
