@@ -11,7 +11,7 @@ import { writeLog, type LogDestination } from '../lib/log.ts';
 import { readDomainXml } from '../lib/read-input.ts';
 import { processLabel } from '../lib/apparmor/status.ts';
 import { sinceStart } from '../lib/boot-record.ts';
-import { timed, timingField } from '../lib/timing.ts';
+import { addTime, timed, timingField } from '../lib/timing.ts';
 
 // Everything above is loaded and initialized by now.
 const entryStart = sinceStart();
@@ -23,7 +23,9 @@ async function run(argv: readonly string[]): Promise<HookOutcome & { readonly lo
     // stdin is read even when unused, so libvirt never writes into a closed pipe.
     const xml = timed('input', () => readDomainXml('-'));
     if (isIgnored(event)) return { ...ignoredOutcome(event), logTo: config.paths };
+    const importStart = sinceStart();
     const [{ dispatch }, { hookDeps }] = await Promise.all([import('../lib/hook/dispatch.ts'), import('../lib/hook/deps.ts')]);
+    addTime('init', sinceStart() - importStart);
     return { ...timed('work', () => dispatch(event, xml, hookDeps(config))), logTo: config.paths };
   } catch (error) {
     const { eventFailed } = await import('../lib/hook/dispatch.ts');

@@ -19,18 +19,28 @@ export function timed<T>(phase: string, fn: () => T): T {
   }
 }
 
+/** Adds time spent outside `timed` (across an await) to `phase`. */
+export function addTime(phase: string, ms: number): void {
+  if (enabled) spent.set(phase, (spent.get(phase) ?? 0) + ms);
+}
+
 /**
  * ` timing=node:…,load:…,<phases> code_cache=<status>` or nothing. `node` is
- * Node.js's own start (to the end of its bootstrap), `load` from there to
- * `entryStart` (sinceStart()): reading, compiling and initializing the bundle; through the
- * code-cache loader also apart, as `read`, `compile` and `init`.
+ * Node.js's own start (to the end of its bootstrap); `load` from there to
+ * `entryStart` (a sinceStart()), plus modules loaded on demand later (the
+ * `init` phase): reading, compiling and initializing the bundle, through
+ * the code-cache loader also apart as `read`, `compile` and `init`.
  */
 export function timingField(entryStart: number): string {
   if (!enabled) return '';
   const bootstrap = performance.nodeTiming.bootstrapComplete;
   const boot = bootRecord();
-  const loading: (readonly [string, number])[] = [['node', bootstrap], ['load', entryStart - bootstrap]];
-  if (boot !== undefined) loading.push(['read', boot.readMs], ['compile', boot.compileMs], ['init', entryStart - boot.start - boot.readMs - boot.compileMs]);
-  const phases = [...loading, ...spent];
+  const onDemand = spent.get('init') ?? 0;
+  const phases: (readonly [string, number])[] = [
+    ['node', bootstrap],
+    ['load', entryStart - bootstrap + onDemand],
+    ...(boot === undefined ? [] : ([['read', boot.readMs], ['compile', boot.compileMs], ['init', entryStart - boot.start - boot.readMs - boot.compileMs + onDemand]] as const)),
+    ...[...spent].filter(([phase]) => phase !== 'init'),
+  ];
   return ` timing=${phases.map(([phase, ms]) => `${phase}:${ms.toFixed(2)}`).join(',')}${boot === undefined ? '' : ` code_cache=${boot.status}`}`;
 }
