@@ -83,6 +83,8 @@ export function isSafe(stats: Pick<fs.Stats, 'uid' | 'mode'>, uid: number): bool
   return (stats.uid === 0 || stats.uid === uid) && (stats.mode & 0o022) === 0;
 }
 
+const maxCacheBytes = 16 * 1024 * 1024;
+
 interface Found {
   readonly status: CacheStatus;
   readonly data?: Buffer;
@@ -100,6 +102,8 @@ function readCache(file: string, header: string, uid: number): Found {
   try {
     const stats = fs.fstatSync(fd);
     if (!stats.isFile() || !isSafe(stats, uid)) return { status: 'unsafe' };
+    // A cache is a few hundred KiB; something far larger is not one, and reading it would slow the call.
+    if (stats.size > maxCacheBytes) return { status: 'stale' };
     const data = fs.readFileSync(fd);
     if (data.length <= header.length || data.subarray(0, header.length).toString('latin1') !== header) return { status: 'stale' };
     return { status: 'hit', data: data.subarray(header.length) };

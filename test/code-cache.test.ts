@@ -115,7 +115,7 @@ test('a cache of another bundle or Node.js is stale: compiled as without one, an
   t.is(header(fs.readFileSync(file)), header(good));
 });
 
-test('code V8 refuses, a truncated file, a symlink or a FIFO in its place never break a call', (t) => {
+test('code V8 refuses, a truncated or huge file, a symlink or a FIFO in its place never break a call', (t) => {
   const { cacheDir, run } = setup();
   run();
   const file = cacheFile(cacheDir);
@@ -131,6 +131,11 @@ test('code V8 refuses, a truncated file, a symlink or a FIFO in its place never 
   const symlink = run();
   t.deepEqual([symlink.status, symlink.cache], [0, 'unreadable']);
   t.false(fs.lstatSync(file).isSymbolicLink(), 'the symlink was replaced, not followed');
+  fs.rmSync(file);
+  fs.writeFileSync(file, good.subarray(0, headerLength));
+  fs.truncateSync(file, 64 * 1024 * 1024);
+  const huge = run();
+  t.deepEqual([huge.status, huge.cache], [0, 'stale'], 'not read at all');
   fs.rmSync(file);
   spawnSync('mkfifo', [file]);
   const fifo = run();
