@@ -368,10 +368,10 @@ if (breakdown.size > 0) {
     'where a hook call goes (ms, medians of the runs above)',
     [...breakdown].map(([event, lines]) => ({
       event,
-      ...Object.fromEntries(['node', 'load', 'config', 'input', 'xml', 'synthesis', 'parser'].map((name) => [name, fmt(phase(lines, name))])),
+      ...Object.fromEntries(['node', 'load', 'read', 'compile', 'init', 'config', 'input', 'xml', 'synthesis', 'parser'].map((name) => [name, lines.some((p) => name in p) || !['read', 'compile', 'init'].includes(name) ? fmt(phase(lines, name)) : 'n/a'])),
       'rest of work': fmt(median(lines.map((p) => (p.work ?? 0) - (p.xml ?? 0) - (p.synthesis ?? 0) - (p.parser ?? 0)))),
     })),
-    "node: Node.js's own start, to the end of its bootstrap; load: reading, compiling and initializing the bundle; config: reading the configuration; input: reading the domain XML; xml: parsing it; synthesis: the rules from the XML and the host (paths, image headers); parser: waiting for apparmor_parser; rest of work: state, lock, files, deciding. Writing the log line comes after and is in the log section.",
+    "node: Node.js's own start, to the end of its bootstrap; load: reading, compiling and initializing the bundle, of which read (the bundle and its code cache), compile (or deserialize) and init (running the modules' top level) through the code-cache loader; config: reading the configuration; input: reading the domain XML; xml: parsing it; synthesis: the rules from the XML and the host (paths, image headers); parser: waiting for apparmor_parser; rest of work: state, lock, files, deciding. Writing the log line comes after and is in the log section.",
   );
 }
 
