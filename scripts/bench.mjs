@@ -10,6 +10,8 @@
 //
 //   BENCH_RUNS=N (default 21)   samples per row
 //   BENCH_ONLY=word             only the sections whose name contains it
+//   BENCH_COMPARE=DIR           another checkout (built), e.g. of an earlier commit: its
+//                               hook and helper are sampled in turn with ours, as "before"
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,6 +40,16 @@ const libvirtHelper = ['/usr/lib/libvirt/virt-aa-helper.distrib', '/usr/lib/libv
 });
 
 spawnSync(node, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+const compareRoot = process.env.BENCH_COMPARE === undefined ? undefined : path.resolve(process.env.BENCH_COMPARE);
+if (compareRoot !== undefined) spawnSync(node, [path.join(compareRoot, 'scripts/build.mjs')], { stdio: 'inherit', cwd: compareRoot });
+/** The same command run with the other checkout's bundle (BENCH_COMPARE), or undefined. */
+function before(command) {
+  if (compareRoot === undefined) return undefined;
+  const bundle = path.relative(root, command.args[0]);
+  return { ...command, args: [path.join(compareRoot, bundle), ...command.args.slice(1)], after: undefined };
+}
+/** The extra columns of a row measured against BENCH_COMPARE's checkout too. */
+const beforeColumns = (ms, reference) => (compareRoot === undefined ? {} : { before: fmt(ms), 'before ratio': ratio(ms, reference) });
 
 const skipped = [];
 const sections = [];
@@ -71,8 +83,11 @@ function measure(...commands) {
 const fmt = (ms) => (ms === undefined ? 'n/a' : ms.toFixed(1));
 const ratio = (ours, reference) => (reference === undefined || ours === undefined ? 'n/a' : `${(ours / reference).toFixed(2)}x`);
 
+/** Each section says the load average it started under (the one-minute figure lags). */
+let sectionLoad = loadavg()[0];
 function section(name, rows, note) {
-  sections.push({ name, rows, note });
+  sections.push({ name: `${name} [load ${sectionLoad.toFixed(2)} at its start]`, rows, note });
+  sectionLoad = loadavg()[0];
 }
 
 const wanted = (name) => only === undefined || name.includes(only);
@@ -168,10 +183,11 @@ if (wanted('hook')) {
   const rows = [];
   const event = (what, command) => {
     const phases = [];
-    const [ours, reference] = measure({ ...command, after: () => phases.push(lastTiming()) }, nodeE0);
+    const other = before(command);
+    const [ours, reference, earlier] = measure({ ...command, after: () => phases.push(lastTiming()) }, nodeE0, ...(other === undefined ? [] : [other]));
     if (phases[0] !== undefined) breakdown.set(what, phases.slice(1));
     events[what] = ours;
-    rows.push({ what, ours: fmt(ours), reference: `${fmt(reference)} (node -e 0)`, ratio: ratio(ours, reference) });
+    rows.push({ what, ours: fmt(ours), reference: `${fmt(reference)} (node -e 0)`, ratio: ratio(ours, reference), ...beforeColumns(earlier, reference) });
   };
   event('prepare, cold parser cache', hookCommand('prepare', 'begin', { before: () => { reset(); clearParserCache(); } }));
   event('prepare, domain started before', hookCommand('prepare', 'begin', { before: reset }));
@@ -220,8 +236,9 @@ if (wanted('helper') && libvirtUsable) {
   const hotplugProfile = libvirtProfile(example, 'hotplug', [`  "${hotplug}" rwk,`]);
   const rows = [];
   const row = (what, command, libvirtArgs, libvirtProfileFile) => {
-    const [o, h, c] = measure(command, libvirtHelperCommand(libvirtArgs), libvirtCompile(libvirtProfileFile));
-    rows.push({ what, ours: fmt(o), reference: `${fmt(h + c)} (virt-aa-helper -d ${libvirtArgs.join(' ').replace(label, '…')} ${fmt(h)} + apparmor_parser ${fmt(c)})`, ratio: ratio(o, h + c) });
+    const other = before(command);
+    const [o, h, c, earlier] = measure(command, libvirtHelperCommand(libvirtArgs), libvirtCompile(libvirtProfileFile), ...(other === undefined ? [] : [other]));
+    rows.push({ what, ours: fmt(o), reference: `${fmt(h + c)} (virt-aa-helper -d ${libvirtArgs.join(' ').replace(label, '…')} ${fmt(h)} + apparmor_parser ${fmt(c)})`, ratio: ratio(o, h + c), ...beforeColumns(earlier, h + c) });
   };
   row('-c, no parser cache (a first start)', ours(['-c', '-u', label], { before: () => { fresh(); clearParserCache(); } }), ['-c', '-u', label], profile);
   row('-c, domain started before', ours(['-c', '-u', label], { before: fresh }), ['-c', '-u', label], profile);
@@ -258,9 +275,11 @@ if (wanted('disks')) {
     const xml = domainWithDisks(count);
     const u = /<uuid>([^<]+)<\/uuid>/.exec(xml)[1];
     const phases = [];
-    const commands = [{ file: node, args: [ourHelper, '-d', '-r', '-u', `libvirt-${u}`], input: xml, env, after: () => phases.push(lastTiming()) }];
-    if (libvirtUsable) commands.push({ file: libvirtHelper, args: ['-d', '-r', '-u', `libvirt-${u}`], input: xml });
-    const [ours, reference] = measure(...commands);
+    const mine = { file: node, args: [ourHelper, '-d', '-r', '-u', `libvirt-${u}`], input: xml, env, after: () => phases.push(lastTiming()) };
+    const theirs = libvirtUsable ? { file: libvirtHelper, args: ['-d', '-r', '-u', `libvirt-${u}`], input: xml } : undefined;
+    const other = before(mine);
+    const medians = measure(...[mine, theirs, other].filter((c) => c !== undefined));
+    const [ours, reference, earlier] = [medians[0], theirs === undefined ? undefined : medians[1], other === undefined ? undefined : medians.at(-1)];
     const own = phases[0] === undefined ? undefined : median(phases.map((p) => p.work));
     one ??= ours;
     oneOwn ??= own;
@@ -271,42 +290,14 @@ if (wanted('disks')) {
       ratio: ratio(ours, reference),
       'vs 1 disk': ratio(ours, one),
       'own work ms (vs 1 disk)': `${fmt(own)} (${ratio(own, oneOwn)})`,
+      ...(compareRoot === undefined ? {} : { before: fmt(earlier) }),
     });
   }
   section('synthesis as a domain grows (dry run: rules printed, nothing written or compiled)', rows, 'raw disk images (never probed); own work: the helper from reading its configuration to printing the rules, without Node and the bundle.');
 }
 
 // ---------------------------------------------------------------------------
-// 4. A hundred domains prepared at once on this machine's cores.
-
-if (wanted('concurrent')) {
-  const count = 100;
-  const xmls = Array.from({ length: count }, (_, i) => enrol(domainWithDisks(1, `many-${i}`, (0x100000 + i).toString(16).padStart(12, '0'))));
-  const started = process.hrtime.bigint();
-  const results = await Promise.all(
-    xmls.map(
-      (xml, i) =>
-        new Promise((resolve) => {
-          const child = spawn(node, [hook, `many-${i}`, 'prepare', 'begin', '-'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
-          let stderr = '';
-          child.stderr.on('data', (d) => (stderr += d));
-          child.on('close', (code) => resolve({ code, stderr }));
-          child.stdin.end(xml);
-        }),
-    ),
-  );
-  const wall = Number(process.hrtime.bigint() - started) / 1e6;
-  load.push(loadavg()[0]);
-  const failed = results.filter((r) => r.code !== 0);
-  for (const [i, xml] of xmls.entries()) runHook('release', 'end', xml, `many-${i}`);
-  section(`${count} domains prepared at once on ${cpus().length} cores (cold parser cache, each its own profile)`, [
-    { what: 'wall time until the last prepare exits', ours: fmt(wall), reference: `${fmt(wall / count)} per domain`, ratio: 'n/a' },
-    { what: 'errors', ours: String(failed.length), reference: failed.length === 0 ? 'none' : failed[0].stderr.trim(), ratio: 'n/a' },
-  ]);
-}
-
-// ---------------------------------------------------------------------------
-// 5. Peak memory (GNU time's maximum resident set size: of the process, or of
+// 4. Peak memory (GNU time's maximum resident set size: of the process, or of
 //    the apparmor_parser it ran when that was larger).
 
 if (wanted('memory') && gnuTime !== undefined) {
@@ -334,7 +325,7 @@ if (wanted('memory') && gnuTime !== undefined) {
 }
 
 // ---------------------------------------------------------------------------
-// 6. The log line: to a file, or to the system log.
+// 5. The log line: to a file, or to the system log.
 
 if (wanted('log')) {
   const noop = (configFile) => hookCommand('some-future-op', 'begin', { input: '', env: { ...env, VIRT_AA_HOOK_CONFIG: configFile } });
@@ -359,7 +350,7 @@ if (wanted('log')) {
 }
 
 // ---------------------------------------------------------------------------
-// 7. Where a hook call's time goes: medians of the phases the hook logs with
+// 6. Where a hook call's time goes: medians of the phases the hook logs with
 //    VIRT_AA_HOOK_TIMING=1 during section 1.
 
 if (breakdown.size > 0) {
@@ -373,6 +364,36 @@ if (breakdown.size > 0) {
     })),
     "node: Node.js's own start, to the end of its bootstrap; load: reading, compiling and initializing the bundle, of which read (the bundle and its code cache), compile (or deserialize) and init (running the modules' top level) through the code-cache loader; config: reading the configuration; input: reading the domain XML; xml: parsing it; synthesis: the rules from the XML and the host (paths, image headers); parser: waiting for apparmor_parser; rest of work: state, lock, files, deciding. Writing the log line comes after and is in the log section.",
   );
+}
+
+// ---------------------------------------------------------------------------
+// 7. A hundred domains prepared at once on this machine's cores: last, as it
+//    leaves the load average high for a minute.
+
+if (wanted('concurrent')) {
+  const count = 100;
+  const xmls = Array.from({ length: count }, (_, i) => enrol(domainWithDisks(1, `many-${i}`, (0x100000 + i).toString(16).padStart(12, '0'))));
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(
+    xmls.map(
+      (xml, i) =>
+        new Promise((resolve) => {
+          const child = spawn(node, [hook, `many-${i}`, 'prepare', 'begin', '-'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('close', (code) => resolve({ code, stderr }));
+          child.stdin.end(xml);
+        }),
+    ),
+  );
+  const wall = Number(process.hrtime.bigint() - started) / 1e6;
+  load.push(loadavg()[0]);
+  const failed = results.filter((r) => r.code !== 0);
+  for (const [i, xml] of xmls.entries()) runHook('release', 'end', xml, `many-${i}`);
+  section(`${count} domains prepared at once on ${cpus().length} cores (cold parser cache, each its own profile)`, [
+    { what: 'wall time until the last prepare exits', ours: fmt(wall), reference: `${fmt(wall / count)} per domain`, ratio: 'n/a' },
+    { what: 'errors', ours: String(failed.length), reference: failed.length === 0 ? 'none' : failed[0].stderr.trim(), ratio: 'n/a' },
+  ]);
 }
 
 // ---------------------------------------------------------------------------
