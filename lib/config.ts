@@ -60,8 +60,10 @@ export interface Paths {
   readonly libvirtHelper: string;
   /** libvirt's own helper, moved aside by the installer (dpkg-divert): ours hands it what we do not confine. */
   readonly originalHelper: string;
-  /** null: the system log through logger(1). */
+  /** null: the system log (journald's stream socket, else logger(1)). */
   readonly logFile: string | null;
+  /** journald's stream socket, where the system-log line goes. */
+  readonly journalSocket: string;
 }
 
 export interface Config {
@@ -108,6 +110,7 @@ export const defaultPaths: Paths = {
   libvirtHelper: '/usr/lib/libvirt/virt-aa-helper',
   originalHelper: '/usr/lib/libvirt/virt-aa-helper.distrib',
   logFile: null,
+  journalSocket: '/run/systemd/journal/stdout',
 };
 
 export const defaultConfig: Config = {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeIfExists, writeFileAtomically, writeIfChanged } from './apparmor/files.ts';
 import type { ProfileLoader } from './apparmor/loader.ts';
-import { readState, removeState, sha256, writeState, type DomainState, type ProfileMode } from './apparmor/state.ts';
+import { readState, removeState, writeState, type DomainState, type ProfileMode } from './apparmor/state.ts';
 import { readImageRecord, recordImageLocations } from './apparmor/image-record.ts';
 import { defaultDomainSettings, domainEntry, domainSettings, type Config } from './config.ts';
 import type { Domain } from './domain/types.ts';
@@ -18,10 +18,12 @@ import { synthesizeProfile, type HostContext } from './generate.ts';
 import type { HostFs } from './host/host-fs.ts';
 import { appendedAccesses, type AppendedPath } from './profile/appended.ts';
 import { renderRules } from './profile/render.ts';
+import { sha256 } from './sha256.ts';
 import { profileName, type Profile } from './profile/synthesize.ts';
 import { fillTemplate } from './profile/template.ts';
 import type { SynthesisSettings } from './resources/resource.ts';
 import { isWrapperPath, wrappedEmulator } from './wrapper.ts';
+import { timed } from './timing.ts';
 
 export interface ProfilePaths {
   readonly profile: string;
@@ -197,7 +199,8 @@ export function installProfile(domain: Pick<Domain, 'uuid' | 'name' | 'id'>, mod
   const filesChanged = writeIfChanged(paths.files, rulesText);
   const profileChanged = adminProfile ? false : writeIfChanged(paths.profile, generated);
   const profileText = adminProfile ? (current ?? '') : generated;
-  keepCacheValid([paths.files, paths.profile], profileText + rulesText, path.join(context.cacheDir, `${profileName(uuid)}.source.json`));
+  // Files left as they were kept their mtimes, and with them the cache: nothing to hash or record (start, mostly).
+  if (filesChanged || profileChanged) keepCacheValid([paths.files, paths.profile], profileText + rulesText, path.join(context.cacheDir, `${profileName(uuid)}.source.json`));
   const unchanged = !filesChanged && !profileChanged && previous?.loaded === true && previous.mode === mode && options.isLoaded(profileName(uuid));
   if (!unchanged) context.loader.replace(paths.profile, { complain: options.complain });
   const state: DomainState = {
@@ -224,7 +227,7 @@ export interface Applied {
 export function applyProfile(domain: Domain, mode: ProfileMode, deps: StoreDeps, appended: readonly AppendedPath[] = []): Applied {
   const { complain } = domainSettings(deps.config, domain.name, domain.uuid);
   return deps.lock(domain.uuid, () => {
-    const { profile, text } = renderDomainRules(domain, deps, appended);
+    const { profile, text } = timed('synthesis', () => renderDomainRules(domain, deps, appended));
     const installed = installProfile(domain, mode, text, { complain, isLoaded: deps.isLoaded, appended }, deps.store);
     // Only a chain that is in place counts as seen: a refused or failed start records nothing.
     recordImageLocations(deps.config.paths.stateDir, domain.uuid, profile.imageDirs);

@@ -22,7 +22,7 @@ test(refused, '{"graphicsTls": "yes"}', '"graphicsTls" must be true or false (go
 test(refused, '{"paths": {"apparmorDir": "etc/apparmor.d"}}', '"paths.apparmorDir" must be an absolute path (got "etc/apparmor.d")');
 test(refused, '{"paths": {"cacheDir": 7}}', '"paths.cacheDir" must be an absolute path (got 7)');
 test(refused, '{"paths": {"includeDirs": "/x"}}', '"paths.includeDirs" must be a list');
-test(refused, '{"paths": {"stateDirectory": "/x"}}', '"paths.stateDirectory" is not a known setting (known: apparmorDir, cacheDir, stateDir, runDir, apparmorParser, securityfs, wrapperDir, emulatorDir, systemdDir, sysvDefaults, includeDirs, featuresFile, libvirtConfigDir, libvirtHelper, originalHelper, logFile)');
+test(refused, '{"paths": {"stateDirectory": "/x"}}', '"paths.stateDirectory" is not a known setting (known: apparmorDir, cacheDir, stateDir, runDir, apparmorParser, securityfs, wrapperDir, emulatorDir, systemdDir, sysvDefaults, includeDirs, featuresFile, libvirtConfigDir, libvirtHelper, originalHelper, logFile, journalSocket)');
 test(refused, '{"layout": {"qemuRunDir": "run"}}', '"layout.qemuRunDir" must be an absolute path (got "run")');
 test(refused, '{"domains": {"web": {"rulez": []}}}', '"domains.web.rulez" is not a known setting (known: rules, complain, uuid, rawio, imageDirs, confine)');
 test(refused, '{"imageDirs": ["srv/templates"]}', '"imageDirs[0]" must be an absolute path (got "srv/templates")');

@@ -172,7 +172,10 @@ test('a fresh install puts every file in place with its mode and the given node 
   ] as const) {
     t.is(mode(at(installed)), 0o755, installed);
     t.is(firstLine(at(installed)), `#!${node}`, installed);
-    t.is(afterFirstLine(at(installed)), afterFirstLine(bundle), `${installed} is the bundle below its shebang`);
+    const [line3, line3Installed] = [afterFirstLine(bundle), afterFirstLine(at(installed))].map((text) => text.split('\n')[1]);
+    t.is(line3, 'const virtAaHookCodeCacheDir = null;');
+    t.is(line3Installed, 'const virtAaHookCodeCacheDir = "/var/cache/apparmor/virt-aa-hook/code";', `${installed} names its code cache`);
+    t.is(afterFirstLine(at(installed)).replace(line3Installed ?? '', line3 ?? ''), afterFirstLine(bundle), `${installed} is the bundle below its shebang`);
   }
   t.is(fs.readlinkSync(at('usr/sbin/virt-aa-hook')), '../lib/virt-aa-hook/virt-aa-hook');
   t.is(fs.readFileSync(at('usr/lib/virt-aa-hook/apparmor.d/virt-aa-hook/TEMPLATE.qemu'), 'utf8'), fs.readFileSync(path.join(shipped, 'virt-aa-hook/TEMPLATE.qemu'), 'utf8'));
@@ -207,7 +210,7 @@ test('a fresh install puts every file in place with its mode and the given node 
   t.regex(helperLocal, /^\/usr\/lib\/libvirt\/virt-aa-helper\.distrib rix,$/m);
   t.false(helperLocal.split('\n').some((l) => !l.startsWith('#') && /@NODE@|@ORIGINAL_HELPER@/.test(l)), 'every placeholder filled in');
 
-  for (const dir of ['etc/apparmor.d/libvirt', 'etc/apparmor.d/virt-aa-hook/placeholders', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook', 'etc/virt-aa-hook']) {
+  for (const dir of ['etc/apparmor.d/libvirt', 'etc/apparmor.d/virt-aa-hook/placeholders', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook/code', 'etc/virt-aa-hook']) {
     t.true(fs.statSync(at(dir)).isDirectory(), dir);
     t.is(mode(at(dir)), 0o755, dir);
   }
@@ -229,12 +232,15 @@ test('a fresh install puts every file in place with its mode and the given node 
 test('the installed programs run through their shebang, and the CLI finds its template beside itself', (t) => {
   const staged = stagedRoot();
   ok(install(staged));
-  const help = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['--help'], { encoding: 'utf8' });
+  // The installed bundles name the target's code cache; here, the staged one.
+  const codeCache = staged.at('var/cache/apparmor/virt-aa-hook/code');
+  const env = { ...process.env, VIRT_AA_HOOK_CODE_CACHE: codeCache };
+  const help = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['--help'], { encoding: 'utf8', env });
   t.is(help.status, 0, help.stderr);
   t.regex(help.stdout, /generate/);
 
   const example = path.join(checkoutRoot, 'test/fixtures/example-vm.xml');
-  const installed = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['generate', '--profile', example], { encoding: 'utf8' });
+  const installed = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['generate', '--profile', example], { encoding: 'utf8', env });
   const fromCheckout = spawnSync(process.execPath, [distCli, 'generate', '--profile', example], { encoding: 'utf8' });
   t.is(installed.status, fromCheckout.status, installed.stderr);
   t.is(installed.stdout, fromCheckout.stdout);
@@ -243,9 +249,10 @@ test('the installed programs run through their shebang, and the CLI finds its te
   const logDir = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
   const config = path.join(logDir, 'config.json');
   fs.writeFileSync(config, JSON.stringify({ paths: { logFile: path.join(logDir, 'log') } }));
-  const hook = spawnSync(staged.at('etc/libvirt/hooks/qemu'), ['vm', 'attach', 'begin', '-'], { input: '<domain/>', encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C', VIRT_AA_HOOK_CONFIG: config } });
+  const hook = spawnSync(staged.at('etc/libvirt/hooks/qemu'), ['vm', 'attach', 'begin', '-'], { input: '<domain/>', encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C', VIRT_AA_HOOK_CONFIG: config, VIRT_AA_HOOK_CODE_CACHE: codeCache } });
   t.is(hook.status, 0, hook.stderr);
   t.is(hook.stdout, '');
+  t.deepEqual(fs.readdirSync(codeCache).sort(), ['qemu.attach.cache', 'virt-aa-hook.generate.cache', 'virt-aa-hook.other.cache'], 'each call of a new kind left its code');
 });
 
 test("an admin's own hook moves to qemu.d untouched, and still runs from there", (t) => {

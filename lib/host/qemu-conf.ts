@@ -2,10 +2,12 @@
 
 /** The value of an uncommented `key = value` line of qemu.conf, as written. */
 export function qemuConfValue(text: string, key: string): string | undefined {
+  // One expression for the whole file (Debian's qemu.conf has about a thousand lines).
+  const setting = new RegExp(`^${key}\\s*=`);
   const line = text
     .split('\n')
     .map((l) => l.trim())
-    .find((l) => new RegExp(`^${key}\\s*=`).test(l));
+    .find((l) => setting.test(l));
   return line?.slice(line.indexOf('=') + 1).trim();
 }
 

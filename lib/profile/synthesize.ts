@@ -221,14 +221,18 @@ function broadRule(rule: FileRule): BroadRule {
  * (libvirt appends its private directories that way).
  */
 function coveringRule(rule: FileRule, broad: readonly BroadRule[]): FileRule | undefined {
-  const grants = (b: BroadRule): boolean => b.rule !== rule && b.rule.child === rule.child && mergePerms(b.rule.perms, rule.perms) === b.rule.perms;
+  // Every rule is checked against every broad one: the path's match comes before the costlier permission merge.
+  const grants = (b: BroadRule, matches: (b: BroadRule) => boolean): boolean => b.rule !== rule && b.rule.child === rule.child && matches(b) && mergePerms(b.rule.perms, rule.perms) === b.rule.perms;
   const literal = rule.parts.every((p) => typeof p === 'string');
-  if (literal) return broad.find((b) => grants(b) && b.regex.test(rule.parts.join('')))?.rule;
+  if (literal) {
+    const text = rule.parts.join('');
+    return broad.find((b) => grants(b, () => b.regex.test(text)))?.rule;
+  }
   const last = rule.parts.at(-1);
   const dir = rule.parts.slice(0, -1);
   if (typeof last === 'string' || last?.wildcard !== 'anypath' || !dir.every((p) => typeof p === 'string')) return undefined;
   const dirText = dir.join('');
-  return broad.find((b) => grants(b) && b.treeRegex?.test(dirText) === true)?.rule;
+  return broad.find((b) => grants(b, () => b.treeRegex?.test(dirText) === true))?.rule;
 }
 
 function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reason[] {

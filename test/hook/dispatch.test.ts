@@ -47,6 +47,29 @@ test('prepare writes and compiles the profile; start finds it unchanged; release
   t.regex(run(env, 'web-01 release end -', xml).log, /mode=wrapper outcome=not-loaded/);
 });
 
+test('a domain started before compiles from the parser cache; a start that changes nothing writes nothing', (t) => {
+  const env = hookEnv();
+  const xml = domainXml(env);
+  t.is(run(env, 'web-01 prepare begin -', xml).exitCode, 0);
+  const cacheFiles = (): Map<string, fs.Stats> =>
+    new Map(fs.readdirSync(env.config.paths.cacheDir, { recursive: true, encoding: 'utf8' }).map((f) => [f, fs.statSync(path.join(env.config.paths.cacheDir, f))] as const));
+  const written = [env.filesFile(uuid), env.profileFile(uuid), path.join(env.config.paths.stateDir, 'domains', `${uuid}.json`)];
+  const before = written.map((f) => fs.statSync(f));
+  t.regex(run(env, 'web-01 start begin -', xml).log, /outcome=unchanged/);
+  t.deepEqual(written.map((f) => [fs.statSync(f).ino, fs.statSync(f).mtimeMs]), before.map((s) => [s.ino, s.mtimeMs]), 'start rewrote nothing');
+  const compiled = cacheFiles();
+  run(env, 'web-01 stopped end -', xml);
+  run(env, 'web-01 release end -', xml);
+  t.false(fs.existsSync(env.filesFile(uuid)));
+  // Written anew, with the mtime the cache was compiled against: apparmor_parser loads the cache instead of compiling.
+  t.regex(run(env, 'web-01 prepare begin -', xml).log, /outcome=compiled/);
+  t.deepEqual(
+    [...cacheFiles()].filter(([, s]) => s.isFile()).map(([f, s]) => [f, s.ino, s.mtimeMs]),
+    [...compiled].filter(([, s]) => s.isFile()).map(([f, s]) => [f, s.ino, s.mtimeMs]),
+    'the cache was read, not written again',
+  );
+});
+
 test('a refused disk fails prepare with one line; release after it leaves nothing behind', (t) => {
   const env = hookEnv();
   const xml = domainXml(env, { disk: '/etc/shadow' });
