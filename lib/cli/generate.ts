@@ -42,6 +42,7 @@ export function generateBuilder(y: Argv): Argv<GenerateArgs> {
 export function runGenerate(args: GenerateArgs, io: CliIo): void {
   const config = loadConfig(args['config-file']);
   const domain = parseDomain(readDomainXml(args.file));
+  // The image record is read, never written: generate loads nothing.
   const { profile, configured, complain } = synthesizeDomainRules(domain, { config, fs: localFs(args.root) });
   for (const notice of profile.notices) io.stderr(`virt-aa-hook: warning: ${oneLine(`domain '${domain.name}', ${notice.reason.device}: ${notice.message}`)}`);
   if (args.json === true) {

@@ -332,7 +332,6 @@ export function checkWrappersUnderDriver(facts: InspectFacts): Check {
 
 export function checkConfigPins(facts: InspectFacts): Check {
   const check = result('config-pins', 'name-keyed configuration entries are pinned to a UUID');
-  if (facts.nameKeyedEntries === undefined) return check('skip', 'this version\'s configuration has no "uuid" pin');
   const unpinned = facts.nameKeyedEntries.filter((e) => e.uuid === undefined);
   if (unpinned.length === 0) return check('ok', facts.nameKeyedEntries.length === 0 ? 'no entry is keyed by a name' : 'every name-keyed entry names its UUID');
   const fix = unpinned.map((e) => {

@@ -159,8 +159,8 @@ export interface InspectFacts {
   readonly states: readonly DomainState[];
   /** UUIDs with a `libvirt-<uuid>` profile or rules file in `<apparmorDir>/libvirt`. */
   readonly profileFiles: readonly string[];
-  /** undefined: this version's configuration has no "uuid" pin for name-keyed entries. */
-  readonly nameKeyedEntries: readonly NameKeyedEntry[] | undefined;
+  /** The configuration's entries keyed by a domain name, and their "uuid" pins. */
+  readonly nameKeyedEntries: readonly NameKeyedEntry[];
   /** The hook's and our helper's log lines. */
   readonly hookLog: LogFact;
   /** AppArmor records of our profiles. */

@@ -16,7 +16,7 @@ import { appArmorEnabled, loadedProfiles, processLabel } from '../apparmor/statu
 import { definedDomains, domainsIn } from '../cli/maintenance.ts';
 import { readLogs } from '../cli/denials.ts';
 import { gatherSetupFacts } from '../cli/setup.ts';
-import { domainSettings, type Config, type DomainSettings } from '../config.ts';
+import type { Config, DomainSettings } from '../config.ts';
 import { canonicalUuid } from '../domain/parse-values.ts';
 import type { Domain } from '../domain/types.ts';
 import { describeError } from '../errors.ts';
@@ -228,19 +228,9 @@ function profileFileUuids(apparmorDir: string): readonly string[] {
   return [...new Set(uuids)];
 }
 
-/**
- * The configuration's entries keyed by a domain name, with their UUID pin;
- * undefined when this version's entries have no pin. The parameter's index
- * type is on purpose: a configuration that keeps entries in a Map no longer
- * fits, and the compiler says so here instead of this reading nothing.
- */
-function nameKeyedEntries(config: Config, domains: { readonly [key: string]: DomainSettings }): readonly NameKeyedEntry[] | undefined {
-  if (!('uuid' in domainSettings(config, '', ''))) return undefined;
-  return Object.entries(domains).flatMap(([key, settings]): NameKeyedEntry[] => {
-    if (canonicalUuid(key) !== undefined) return [];
-    const pin = (settings as DomainSettings & { readonly uuid?: unknown }).uuid;
-    return [{ key, uuid: typeof pin === 'string' ? pin : undefined }];
-  });
+/** The configuration's entries keyed by a domain name, with their UUID pin. */
+function nameKeyedEntries(domains: ReadonlyMap<string, DomainSettings>): readonly NameKeyedEntry[] {
+  return [...domains].flatMap(([key, settings]): NameKeyedEntry[] => (canonicalUuid(key) !== undefined ? [] : [{ key, uuid: settings.uuid }]));
 }
 
 /**
@@ -311,7 +301,7 @@ export function gatherFacts(config: Config, configFile: string, options: GatherO
     domains: domainFacts(config),
     states: listStates(config.paths.stateDir),
     profileFiles: profileFileUuids(config.paths.apparmorDir),
-    nameKeyedEntries: nameKeyedEntries(config, config.domains),
+    nameKeyedEntries: nameKeyedEntries(config.domains),
     hookLog: options.logs ? readHookLog(config) : notRead,
     denials: options.logs ? readDenials() : notRead,
   };

@@ -94,7 +94,7 @@ export function wrapperHost(): InspectFacts {
     domains: [domain()],
     states: [domain().profile.state].flatMap((s) => (s === undefined ? [] : [s])),
     profileFiles: [uuid],
-    nameKeyedEntries: undefined,
+    nameKeyedEntries: [],
     hookLog: {
       source: '/var/log/virt-aa-hook.log',
       lines: [
