@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv } from 'yargs';
-import { freshInstallConfigText } from '../config.ts';
+import { defaultPaths, freshInstallConfigText } from '../config.ts';
 import { UsageError, errnoCode, HostError } from '../errors.ts';
 import { helperPage, hookPage, parseHelp, programPage } from '../install/man.ts';
 import {
@@ -43,7 +43,7 @@ import { shellQuote } from './paths.ts';
 declare const VIRT_AA_HOOK_VERSION: string | undefined;
 const version = typeof VIRT_AA_HOOK_VERSION === 'string' ? VIRT_AA_HOOK_VERSION : 'development';
 
-const formats = ['lines', 'rpm-files', 'conffiles', 'triggers', 'purge-dirs', 'activations', 'shell'] as const;
+const formats = ['lines', 'rpm-files', 'conffiles', 'triggers', 'purge-dirs', 'activations', 'shell', 'env'] as const;
 type Format = (typeof formats)[number];
 
 export interface ManifestArgs extends GlobalArgs {
@@ -69,7 +69,7 @@ export function manifestBuilder(y: Argv): Argv<ManifestArgs> {
       choices: formats,
       default: 'lines' as Format,
       describe:
-        'lines: one tab-separated line per entry (file MODE SHEBANG CONFFILE TARGET, link TARGET TO, dir MODE TARGET); rpm-files: the RPM %files section; conffiles; triggers: the paths of the dpkg trigger; purge-dirs; activations: what an install changes in files not its own; shell: the layout as NAME=\'value\' lines',
+        'lines: one tab-separated line per entry (file MODE SHEBANG CONFFILE TARGET, link TARGET TO, dir MODE TARGET); rpm-files: the RPM %files section; conffiles; triggers: the paths of the dpkg trigger; purge-dirs; activations: what an install changes in files not its own; shell: the layout as NAME=\'value\' lines; env: the layout as VAH_NAME=value lines (debhelper\'s #ENV.VAH_NAME# in the maintainer scripts)',
     })
     .option('root', rootOption) as unknown as Argv<ManifestArgs>;
 }
@@ -126,7 +126,9 @@ function layout(flavour: Flavour): readonly (readonly [string, string])[] {
     ['installRecordPath', installRecordPath],
     ['syncUnit', syncUnit],
     ['packageName', packageName],
-    ['purgeDirs', purgeDirs.join(' ')],
+    ['purgeDirs', purgeDirs.join(':')],
+    ['libvirtHelper', defaultPaths.libvirtHelper],
+    ['originalHelper', defaultPaths.originalHelper],
   ];
 }
 
@@ -148,6 +150,12 @@ export function runManifest(args: ManifestArgs, io: CliIo): void {
       return print(activations(args.flavour).map((a) => `${a.name}\t${a.what}`));
     case 'shell':
       return print(layout(args.flavour).map(([key, value]) => `${key}=${shellQuote(value)}`));
+    case 'env':
+      // Plain paths only (checked): the values go unquoted into make's command line and the maintainer scripts.
+      return print(layout(args.flavour).map(([key, value]) => {
+        if (!/^[A-Za-z0-9._+/:-]*$/.test(value)) throw new UsageError(`the layout's ${key} "${value}" is not a plain path`);
+        return `VAH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}=${value}`;
+      }));
   }
 }
 
