@@ -86,13 +86,19 @@ const exitMeanings = {
 
 const exitStatus = (): string[] => section('EXIT STATUS', entries(Object.entries(exitMeanings).map(([key, text]) => ({ term: String(exitCodes[key as keyof typeof exitCodes]), text }))));
 
-/** The command's own help, and that of each command it lists, as a man page. */
+/** The command's own help, and that of each command it lists (by name), as a man page. */
 export function programPage(version: string, top: string, commands: ReadonlyMap<string, string>): string {
   const parsed = parseHelp(top);
   const globalOptions = parsed.blocks.get('Options') ?? [];
   const globalTerms = new Set(globalOptions.map((o) => o.term));
-  const commandLines = [...commands.values()].flatMap((help) => {
+  const listed = parsed.blocks.get('Commands') ?? [];
+  const commandLines = [...commands].flatMap(([name, help]) => {
     const sub = parseHelp(help);
+    // A command whose --help is not yargs' help (`completion` prints its script): its line of the command list.
+    if (!sub.usage.startsWith('virt-aa-hook ')) {
+      const entry = listed.find((e) => e.term.split(/\s+/)[1] === name);
+      return entry === undefined ? [] : [`.SS ${quoted(entry.term)}`, ...para(entry.text)];
+    }
     const own = (sub.blocks.get('Options') ?? []).filter((o) => !globalTerms.has(o.term));
     return [`.SS ${quoted(sub.usage)}`, ...para(sub.description), ...entries(sub.blocks.get('Positionals') ?? []), ...entries(own)];
   });
