@@ -113,3 +113,23 @@ program_paths() { # node bundle [--root DIR]
     [[ $value =~ ^/[A-Za-z0-9._+/-]+$ && $value != *..* ]] || die "$2 names the path '$value': not a plain absolute path"
   done
 }
+
+# A package's maintainer scripts tell the running daemons, so they find the
+# hook that was added or no longer call the one removed (libvirt looks for
+# hooks when it starts or reloads; a reload keeps the guests running).
+# Returns 1 when no daemon runs.
+reload_daemons() {
+  local pidfile pid reloaded=1
+  if [[ -d /run/systemd/system ]]; then
+    systemctl try-reload-or-restart libvirtd.service virtqemud.service >/dev/null 2>&1 && say "reloaded libvirtd and virtqemud where they run"
+    return 0
+  fi
+  for pidfile in /run/libvirtd.pid /run/virtqemud.pid; do
+    pid=$(cat "$pidfile" 2>/dev/null) || continue
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -HUP "$pid" 2>/dev/null; then
+      say "reloaded ${pidfile##*/} (SIGHUP): it sees the hook as it is now"
+      reloaded=0
+    fi
+  done
+  return "$reloaded"
+}
