@@ -17,9 +17,20 @@ export interface DomainSettings {
   readonly rules: readonly string[];
   /** Load this domain's profile in complain mode: denials are logged, not enforced. */
   readonly complain: boolean;
+  /**
+   * A name-keyed entry applies only to the domain with this UUID, so that a
+   * later domain given a freed name does not inherit another's settings.
+   */
+  readonly uuid: string | undefined;
+  /** Allow `<disk rawio='yes'>`: capability sys_rawio, as good as root to a compromised QEMU. */
+  readonly rawio: boolean;
+  /** Directories (and below) where this domain's image headers may name files, beyond the global `imageDirs`. */
+  readonly imageDirs: readonly string[];
   /** false: the domain may run unconfined, by the admin's choice, even under the "require" policy. */
   readonly confine: boolean;
 }
+
+export const defaultDomainSettings: DomainSettings = { rules: [], complain: false, uuid: undefined, rawio: false, imageDirs: [], confine: true };
 
 export interface Paths {
   readonly apparmorDir: string;
@@ -49,8 +60,10 @@ export interface Paths {
   readonly libvirtHelper: string;
   /** libvirt's own helper, moved aside by the installer (dpkg-divert): ours hands it what we do not confine. */
   readonly originalHelper: string;
-  /** null: the system log through logger(1). */
+  /** null: the system log (journald's stream socket, else logger(1)). */
   readonly logFile: string | null;
+  /** journald's stream socket, where the system-log line goes. */
+  readonly journalSocket: string;
 }
 
 export interface Config {
@@ -64,10 +77,20 @@ export interface Config {
   readonly libvirtDriver: 'auto' | 'active' | 'inactive';
   /** qemu.conf turns on TLS for VNC or SPICE: graphics domains may read the certificates. */
   readonly graphicsTls: boolean;
+  /**
+   * Directories (and below) where an image header may name a backing file,
+   * data file or extent in a location its domain's chain did not use before:
+   * where admins rebase images to.
+   */
+  readonly imageDirs: readonly string[];
   readonly paths: Paths;
   readonly layout: HostLayout;
-  /** Per domain, keyed by name or UUID. */
-  readonly domains: { readonly [nameOrUuid: string]: DomainSettings };
+  /**
+   * Per domain, keyed by name or by lower-case UUID. A Map: a domain may be
+   * called `constructor` or `__proto__`, which a plain object would answer
+   * from its prototype.
+   */
+  readonly domains: ReadonlyMap<string, DomainSettings>;
 }
 
 export const defaultPaths: Paths = {
@@ -87,6 +110,7 @@ export const defaultPaths: Paths = {
   libvirtHelper: '/usr/lib/libvirt/virt-aa-helper',
   originalHelper: '/usr/lib/libvirt/virt-aa-helper.distrib',
   logFile: null,
+  journalSocket: '/run/systemd/journal/stdout',
 };
 
 export const defaultConfig: Config = {
@@ -95,9 +119,10 @@ export const defaultConfig: Config = {
   loader: 'kernel',
   libvirtDriver: 'auto',
   graphicsTls: false,
+  imageDirs: [],
   paths: defaultPaths,
   layout: defaultLayout,
-  domains: {},
+  domains: new Map(),
 };
 
 type Json = unknown;
@@ -149,6 +174,12 @@ class ConfigReader {
     return value.map((v, i) => item(v, `${key}[${i}]`));
   }
 
+  uuid(value: Json, key: string): string {
+    const uuid = typeof value === 'string' ? uuidKey(value) : undefined;
+    if (uuid === undefined) this.fail(key, `must be a UUID such as "6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55" (got ${JSON.stringify(value)})`);
+    return uuid;
+  }
+
   rule(value: Json, key: string): string {
     // One rule per entry: it goes into the profile as written, so it must not open or close blocks.
     if (typeof value !== 'string' || !/^[^\n\r{}]*,\s*$/.test(value) || value.trim() === ',') this.fail(key, `must be one AppArmor rule ending in "," (got ${JSON.stringify(value)})`);
@@ -167,7 +198,7 @@ export function parseConfig(text: string, file = defaultConfigPath): Config {
   } catch (error) {
     reader.fail('', `is not valid JSON: ${(error as Error).message}`);
   }
-  const top = reader.object(json, '', ['mode', 'policy', 'loader', 'libvirtDriver', 'graphicsTls', 'paths', 'layout', 'domains']);
+  const top = reader.object(json, '', ['mode', 'policy', 'loader', 'libvirtDriver', 'graphicsTls', 'imageDirs', 'paths', 'layout', 'domains']);
   const paths = reader.object(top['paths'] ?? {}, 'paths', pathKeys);
   const layout = reader.object(top['layout'] ?? {}, 'layout', layoutKeys);
   const domains = reader.object(top['domains'] ?? {}, 'domains', Object.keys((top['domains'] as object | undefined) ?? {}));
@@ -177,6 +208,7 @@ export function parseConfig(text: string, file = defaultConfigPath): Config {
     loader: reader.choice(top['loader'], 'loader', ['kernel', 'compile-only'], defaultConfig.loader),
     libvirtDriver: reader.choice(top['libvirtDriver'], 'libvirtDriver', ['auto', 'active', 'inactive'], defaultConfig.libvirtDriver),
     graphicsTls: reader.boolean(top['graphicsTls'], 'graphicsTls', defaultConfig.graphicsTls),
+    imageDirs: reader.list(top['imageDirs'], 'imageDirs', (v, k) => reader.absolutePath(v, k, '')),
     paths: {
       ...defaultPaths,
       ...Object.fromEntries(
@@ -187,20 +219,36 @@ export function parseConfig(text: string, file = defaultConfigPath): Config {
       logFile: reader.nullablePath(paths['logFile'], 'paths.logFile', defaultPaths.logFile),
     },
     layout: { ...defaultLayout, ...Object.fromEntries(layoutKeys.filter((k) => layout[k] !== undefined).map((k) => [k, reader.absolutePath(layout[k], `layout.${k}`, '')])) },
-    domains: Object.fromEntries(
-      Object.entries(domains).map(([key, value]) => {
-        const entry = reader.object(value, `domains.${key}`, ['rules', 'complain', 'confine']);
-        return [
-          key,
-          {
-            rules: reader.list(entry['rules'], `domains.${key}.rules`, (v, k) => reader.rule(v, k)),
-            complain: reader.boolean(entry['complain'], `domains.${key}.complain`, false),
-            confine: reader.boolean(entry['confine'], `domains.${key}.confine`, true),
-          },
-        ];
-      }),
-    ),
+    domains: domainEntries(reader, domains),
   };
+}
+
+/** A key or a pin in the 8-4-4-4-12 form, lower-cased as libvirt prints UUIDs; undefined for anything else (a name). */
+function uuidKey(text: string): string | undefined {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text) ? text.toLowerCase() : undefined;
+}
+
+function domainEntries(reader: ConfigReader, domains: Record<string, Json>): ReadonlyMap<string, DomainSettings> {
+  const result = new Map<string, DomainSettings>();
+  // Own properties only: JSON.parse makes "__proto__" an own property, Object.entries lists it.
+  for (const [key, value] of Object.entries(domains)) {
+    const at = `domains.${key}`;
+    const entry = reader.object(value, at, ['rules', 'complain', 'uuid', 'rawio', 'imageDirs', 'confine']);
+    const asUuid = uuidKey(key);
+    const pin = entry['uuid'] === undefined ? undefined : reader.uuid(entry['uuid'], `${at}.uuid`);
+    if (asUuid !== undefined && pin !== undefined && pin !== asUuid) reader.fail(`${at}.uuid`, `pins the entry to ${pin}, but the entry is keyed by the UUID ${asUuid}`);
+    const normalKey = asUuid ?? key;
+    if (result.has(normalKey)) reader.fail(at, `names the same domain as another entry (${normalKey})`);
+    result.set(normalKey, {
+      rules: reader.list(entry['rules'], `${at}.rules`, (v, k) => reader.rule(v, k)),
+      complain: reader.boolean(entry['complain'], `${at}.complain`, false),
+      uuid: asUuid ?? pin,
+      rawio: reader.boolean(entry['rawio'], `${at}.rawio`, false),
+      imageDirs: reader.list(entry['imageDirs'], `${at}.imageDirs`, (v, k) => reader.absolutePath(v, k, '')),
+      confine: reader.boolean(entry['confine'], `${at}.confine`, true),
+    });
+  }
+  return result;
 }
 
 /** The configuration in effect: the file named by VIRT_AA_HOOK_CONFIG or the default path; defaults when it does not exist. */
@@ -215,15 +263,27 @@ export function loadConfig(file = process.env['VIRT_AA_HOOK_CONFIG'] ?? defaultC
   return parseConfig(text, file);
 }
 
-/** The key of `domains` that holds a domain's settings: its UUID first, then its name; undefined when neither does. */
-export function settingsKey(config: Config, name: string, uuid: string): string | undefined {
-  return [uuid, name].find((key) => Object.hasOwn(config.domains, key));
+export interface DomainEntry {
+  /** The key as the configuration file spells it (a UUID lower-cased). */
+  readonly key: string;
+  readonly settings: DomainSettings;
 }
 
-/** A domain's settings, looked up by UUID first, then by name. */
+/**
+ * The entry of a domain: the one keyed by its UUID, else the one keyed by its
+ * name unless that entry is pinned to another UUID.
+ */
+export function domainEntry(config: Config, name: string, uuid: string): DomainEntry | undefined {
+  const byUuid = config.domains.get(uuid);
+  if (byUuid !== undefined) return { key: uuid, settings: byUuid };
+  const byName = config.domains.get(name);
+  if (byName === undefined || (byName.uuid !== undefined && byName.uuid !== uuid)) return undefined;
+  return { key: name, settings: byName };
+}
+
+/** A domain's settings (the defaults when no entry applies to it). */
 export function domainSettings(config: Config, name: string, uuid: string): DomainSettings {
-  const key = settingsKey(config, name, uuid);
-  return (key === undefined ? undefined : config.domains[key]) ?? { rules: [], complain: false, confine: true };
+  return domainEntry(config, name, uuid)?.settings ?? defaultDomainSettings;
 }
 
 /**

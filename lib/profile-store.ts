@@ -9,17 +9,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeIfExists, writeFileAtomically, writeIfChanged } from './apparmor/files.ts';
 import type { ProfileLoader } from './apparmor/loader.ts';
-import { readState, removeState, sha256, writeState, type DomainState, type ProfileMode } from './apparmor/state.ts';
-import { domainSettings, settingsKey, type Config } from './config.ts';
+import { readState, removeState, writeState, type DomainState, type ProfileMode } from './apparmor/state.ts';
+import { readImageRecord, recordImageLocations } from './apparmor/image-record.ts';
+import { defaultDomainSettings, domainEntry, domainSettings, type Config } from './config.ts';
 import type { Domain } from './domain/types.ts';
 import { oneLine } from './errors.ts';
-import { synthesizeProfile } from './generate.ts';
+import { synthesizeProfile, type HostContext } from './generate.ts';
 import type { HostFs } from './host/host-fs.ts';
 import { appendedAccesses, type AppendedPath } from './profile/appended.ts';
 import { renderRules } from './profile/render.ts';
+import { sha256 } from './sha256.ts';
 import { profileName, type Profile } from './profile/synthesize.ts';
 import { fillTemplate } from './profile/template.ts';
+import type { SynthesisSettings } from './resources/resource.ts';
 import { isWrapperPath, wrappedEmulator } from './wrapper.ts';
+import { timed } from './timing.ts';
 
 export interface ProfilePaths {
   readonly profile: string;
@@ -77,16 +81,42 @@ export function placeholderText(uuid: string): string {
   ].join('\n');
 }
 
-/** The `.files` text: the rules synthesized from the XML and libvirt's appends, plus the configuration's own rules for this domain. */
+/** What the configuration says about this domain, for synthesis. */
+export function synthesisSettings(config: Config, domain: Domain): SynthesisSettings {
+  const entry = domainEntry(config, domain.name, domain.uuid);
+  return {
+    graphicsTls: config.graphicsTls,
+    rawio: entry?.settings.rawio ?? false,
+    settingsKey: entry?.key ?? domain.name,
+    imageDirs: [...config.imageDirs, ...(entry?.settings.imageDirs ?? [])],
+  };
+}
+
+/** Everything synthesis takes from the host and the configuration for this domain, the image record included. */
+export function hostContext(domain: Domain, config: Config, fs: HostFs): HostContext {
+  return {
+    fs,
+    layout: config.layout,
+    settings: synthesisSettings(config, domain),
+    libvirtConfigDir: config.paths.libvirtConfigDir,
+    imageRecord: readImageRecord(config.paths.stateDir, domain.uuid),
+  };
+}
+
+/**
+ * The `.files` text: the rules synthesized from the XML and libvirt's
+ * appends, plus the configuration's own rules for this domain. The one path
+ * from XML and configuration to rules: `generate`, the hook and the helper.
+ */
 export function renderDomainRules(domain: Domain, deps: Pick<StoreDeps, 'config' | 'fs'>, appended: readonly AppendedPath[] = []): { readonly profile: Profile; readonly text: string } {
   const { config } = deps;
   // QEMU is the real emulator our wrapper execs into the profile: that is the binary the profile runs.
   const wrapped = domain.emulator !== undefined && isWrapperPath(domain.emulator, config.paths) ? wrappedEmulator(deps.fs.readText(domain.emulator) ?? '') : undefined;
   const synthesized = wrapped === undefined ? domain : { ...domain, emulator: wrapped };
-  const profile = synthesizeProfile(synthesized, { fs: deps.fs, layout: config.layout, settings: { graphicsTls: config.graphicsTls } }, appendedAccesses(appended));
-  const settings = domainSettings(config, domain.name, domain.uuid);
-  const key = settingsKey(config, domain.name, domain.uuid);
-  const extra = settings.rules.length === 0 || key === undefined ? '' : `\n# configuration: domains.${oneLine(key)}.rules\n${settings.rules.join('\n')}\n`;
+  const profile = synthesizeProfile(synthesized, hostContext(domain, config, deps.fs), appendedAccesses(appended));
+  const entry = domainEntry(config, domain.name, domain.uuid);
+  const settings = entry?.settings ?? defaultDomainSettings;
+  const extra = settings.rules.length === 0 || entry === undefined ? '' : `\n# configuration: domains.${oneLine(entry.key)}.rules\n${settings.rules.join('\n')}\n`;
   return { profile, text: renderRules(profile) + extra };
 }
 
@@ -169,7 +199,8 @@ export function installProfile(domain: Pick<Domain, 'uuid' | 'name' | 'id'>, mod
   const filesChanged = writeIfChanged(paths.files, rulesText);
   const profileChanged = adminProfile ? false : writeIfChanged(paths.profile, generated);
   const profileText = adminProfile ? (current ?? '') : generated;
-  keepCacheValid([paths.files, paths.profile], profileText + rulesText, path.join(context.cacheDir, `${profileName(uuid)}.source.json`));
+  // Files left as they were kept their mtimes, and with them the cache: nothing to hash or record (start, mostly).
+  if (filesChanged || profileChanged) keepCacheValid([paths.files, paths.profile], profileText + rulesText, path.join(context.cacheDir, `${profileName(uuid)}.source.json`));
   const unchanged = !filesChanged && !profileChanged && previous?.loaded === true && previous.mode === mode && options.isLoaded(profileName(uuid));
   if (!unchanged) context.loader.replace(paths.profile, { complain: options.complain });
   const state: DomainState = {
@@ -196,8 +227,11 @@ export interface Applied {
 export function applyProfile(domain: Domain, mode: ProfileMode, deps: StoreDeps, appended: readonly AppendedPath[] = []): Applied {
   const { complain } = domainSettings(deps.config, domain.name, domain.uuid);
   return deps.lock(domain.uuid, () => {
-    const { profile, text } = renderDomainRules(domain, deps, appended);
-    return { profile, installed: installProfile(domain, mode, text, { complain, isLoaded: deps.isLoaded, appended }, deps.store) };
+    const { profile, text } = timed('synthesis', () => renderDomainRules(domain, deps, appended));
+    const installed = installProfile(domain, mode, text, { complain, isLoaded: deps.isLoaded, appended }, deps.store);
+    // Only a chain that is in place counts as seen: a refused or failed start records nothing.
+    recordImageLocations(deps.config.paths.stateDir, domain.uuid, profile.imageDirs);
+    return { profile, installed };
   });
 }
 

@@ -23,7 +23,18 @@ import { renderRules } from '../lib/profile/render.ts';
 import { apparmorParser, checkoutRoot } from '../test/helpers/apparmor-parser.ts';
 import { corpusFiles, qemuTypes, type CorpusFile } from '../test/helpers/corpus.ts';
 
-export const virtAaHelper = '/usr/lib/libvirt/virt-aa-helper';
+/**
+ * libvirt's own helper: where libvirt installs it, or where our installer
+ * moved it aside when ours took its place (the file that is an ELF binary).
+ */
+export const virtAaHelper =
+  ['/usr/lib/libvirt/virt-aa-helper.distrib', '/usr/lib/libvirt/virt-aa-helper'].find((file) => {
+    try {
+      return readFileSync(file).subarray(0, 4).toString('latin1') === '\x7fELF';
+    } catch {
+      return false;
+    }
+  }) ?? '/usr/lib/libvirt/virt-aa-helper';
 
 export interface PathResult {
   /** libvirt's rule path, a pattern as it wrote it. */

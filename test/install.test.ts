@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
 import { apparmorParser, checkoutRoot, featuresFile } from './helpers/apparmor-parser.ts';
+import { mayWrite, pathRulesOf } from './helpers/compiled.ts';
 
 const installScript = path.join(checkoutRoot, 'scripts/install');
 const uninstallScript = path.join(checkoutRoot, 'scripts/uninstall');
@@ -141,20 +142,22 @@ const mode = (file: string): number => fs.statSync(file).mode & 0o7777;
 const firstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n')[0] ?? '';
 const afterFirstLine = (file: string): string => fs.readFileSync(file, 'utf8').split('\n').slice(1).join('\n');
 const shippedAbstractions = fs.readdirSync(path.join(shipped, 'abstractions/virt-aa-hook')).filter((f) => fs.statSync(path.join(shipped, 'abstractions/virt-aa-hook', f)).isFile());
-const overrideBlock = fs.readFileSync(path.join(shipped, 'local-override/usr.sbin.libvirtd'), 'utf8');
+const shippedOverride = fs.readFileSync(path.join(shipped, 'local-override/usr.sbin.libvirtd'), 'utf8');
+/** The override block as install writes it: the hook's node (as given and resolved) in place of @NODE@. */
+const overrideBlock = shippedOverride.replace(/^audit deny @NODE@ wl,$/m, [...new Set([node, fs.realpathSync(node)])].map((n) => `audit deny ${n} wl,`).join('\n'));
 const countLines = (text: string, line: string): number => text.split('\n').filter((l) => l === line).length;
 const emulatorDir = '/usr/lib/virt-aa-hook/emulators';
 /** The block as installed: the wrappers' directory filled in. */
-const installedOverride = overrideBlock.replace('@EMULATOR_DIR@', emulatorDir);
+const installedOverride = overrideBlock.replaceAll('@EMULATOR_DIR@', emulatorDir);
 
-test('the shipped override: the exact Px line of the hook and the exec rule of the wrappers, between the markers', (t) => {
-  const lines = overrideBlock.trimEnd().split('\n');
+test('the shipped override: the exact Px line of the hook, the exec rule of the wrappers and write denies, between the markers', (t) => {
+  const lines = shippedOverride.trimEnd().split('\n');
   t.is(lines[0], '# BEGIN virt-aa-hook');
   t.is(lines.at(-1), '# END virt-aa-hook');
-  t.deepEqual(
-    lines.filter((l) => !l.startsWith('#')),
-    ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,', '@EMULATOR_DIR@/** PUxr,'],
-  );
+  const rules = lines.filter((l) => !l.startsWith('#') && l.trim() !== '');
+  t.deepEqual(rules.filter((l) => !l.startsWith('audit deny ')), ['/etc/libvirt/hooks/qemu Px -> virt-aa-hook,', '@EMULATOR_DIR@/** PUxr,']);
+  for (const rule of rules.filter((l) => l.startsWith('audit deny '))) t.regex(rule, /^audit deny \S+ wl,$/, rule);
+  t.is(countLines(shippedOverride, 'audit deny @NODE@ wl,'), 1);
 });
 
 test('a fresh install puts every file in place with its mode and the given node as shebang', (t) => {
@@ -169,7 +172,10 @@ test('a fresh install puts every file in place with its mode and the given node 
   ] as const) {
     t.is(mode(at(installed)), 0o755, installed);
     t.is(firstLine(at(installed)), `#!${node}`, installed);
-    t.is(afterFirstLine(at(installed)), afterFirstLine(bundle), `${installed} is the bundle below its shebang`);
+    const [line3, line3Installed] = [afterFirstLine(bundle), afterFirstLine(at(installed))].map((text) => text.split('\n')[1]);
+    t.is(line3, 'const virtAaHookCodeCacheDir = null;');
+    t.is(line3Installed, 'const virtAaHookCodeCacheDir = "/var/cache/apparmor/virt-aa-hook/code";', `${installed} names its code cache`);
+    t.is(afterFirstLine(at(installed)).replace(line3Installed ?? '', line3 ?? ''), afterFirstLine(bundle), `${installed} is the bundle below its shebang`);
   }
   t.is(fs.readlinkSync(at('usr/sbin/virt-aa-hook')), '../lib/virt-aa-hook/virt-aa-hook');
   t.is(fs.readFileSync(at('usr/lib/virt-aa-hook/apparmor.d/virt-aa-hook/TEMPLATE.qemu'), 'utf8'), fs.readFileSync(path.join(shipped, 'virt-aa-hook/TEMPLATE.qemu'), 'utf8'));
@@ -204,7 +210,7 @@ test('a fresh install puts every file in place with its mode and the given node 
   t.regex(helperLocal, /^\/usr\/lib\/libvirt\/virt-aa-helper\.distrib rix,$/m);
   t.false(helperLocal.split('\n').some((l) => !l.startsWith('#') && /@NODE@|@ORIGINAL_HELPER@/.test(l)), 'every placeholder filled in');
 
-  for (const dir of ['etc/apparmor.d/libvirt', 'etc/apparmor.d/virt-aa-hook/placeholders', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook', 'etc/virt-aa-hook']) {
+  for (const dir of ['etc/apparmor.d/libvirt', 'etc/apparmor.d/virt-aa-hook/placeholders', 'var/lib/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook', 'var/cache/apparmor/virt-aa-hook/code', 'etc/virt-aa-hook']) {
     t.true(fs.statSync(at(dir)).isDirectory(), dir);
     t.is(mode(at(dir)), 0o755, dir);
   }
@@ -226,12 +232,15 @@ test('a fresh install puts every file in place with its mode and the given node 
 test('the installed programs run through their shebang, and the CLI finds its template beside itself', (t) => {
   const staged = stagedRoot();
   ok(install(staged));
-  const help = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['--help'], { encoding: 'utf8' });
+  // The installed bundles name the target's code cache; here, the staged one.
+  const codeCache = staged.at('var/cache/apparmor/virt-aa-hook/code');
+  const env = { ...process.env, VIRT_AA_HOOK_CODE_CACHE: codeCache };
+  const help = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['--help'], { encoding: 'utf8', env });
   t.is(help.status, 0, help.stderr);
   t.regex(help.stdout, /generate/);
 
   const example = path.join(checkoutRoot, 'test/fixtures/example-vm.xml');
-  const installed = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['generate', '--profile', example], { encoding: 'utf8' });
+  const installed = spawnSync(staged.at('usr/sbin/virt-aa-hook'), ['generate', '--profile', example], { encoding: 'utf8', env });
   const fromCheckout = spawnSync(process.execPath, [distCli, 'generate', '--profile', example], { encoding: 'utf8' });
   t.is(installed.status, fromCheckout.status, installed.stderr);
   t.is(installed.stdout, fromCheckout.stdout);
@@ -240,9 +249,10 @@ test('the installed programs run through their shebang, and the CLI finds its te
   const logDir = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
   const config = path.join(logDir, 'config.json');
   fs.writeFileSync(config, JSON.stringify({ paths: { logFile: path.join(logDir, 'log') } }));
-  const hook = spawnSync(staged.at('etc/libvirt/hooks/qemu'), ['vm', 'attach', 'begin', '-'], { input: '<domain/>', encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C', VIRT_AA_HOOK_CONFIG: config } });
+  const hook = spawnSync(staged.at('etc/libvirt/hooks/qemu'), ['vm', 'attach', 'begin', '-'], { input: '<domain/>', encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C', VIRT_AA_HOOK_CONFIG: config, VIRT_AA_HOOK_CODE_CACHE: codeCache } });
   t.is(hook.status, 0, hook.stderr);
   t.is(hook.stdout, '');
+  t.deepEqual(fs.readdirSync(codeCache).sort(), ['qemu.attach.cache', 'virt-aa-hook.generate.cache', 'virt-aa-hook.other.cache'], 'each call of a new kind left its code');
 });
 
 test("an admin's own hook moves to qemu.d untouched, and still runs from there", (t) => {
@@ -508,6 +518,32 @@ parserTest("the installed hook profile, and the daemon's and libvirt helper's pr
     const glob = compileStaged(staged, ['etc/apparmor.d/usr.sbin.libvirtd']);
     t.not(glob.status, 0);
     t.regex(`${glob.stdout}${glob.stderr}`, /conflicting x modifiers/);
+  }
+});
+
+parserTest("with our override the daemon's profile denies writes to every file we install and to what the hook runs (issue 12, finding 10)", (t) => {
+  const staged = stagedRoot({ systemd: true });
+  ok(install(staged));
+  const compiled = compileStaged(staged, ['etc/apparmor.d/usr.sbin.libvirtd'], ['-D', 'rule-exprs']);
+  t.is(compiled.status, 0, compiled.stderr);
+  const rules = pathRulesOf(`${compiled.stdout}${compiled.stderr}`);
+  const deniesWrite = (p: string): boolean => rules.some((r) => r.deny && (r.mask & mayWrite) !== 0 && r.regex.test(p));
+  // Everything install wrote, as the manifest lists it, and what the hook writes and runs at run time.
+  const manifest = fs.readFileSync(staged.at('var/lib/virt-aa-hook/install-manifest'), 'utf8');
+  const installed = [...manifest.matchAll(/^(?:file|link|tree|override) (\S+)/gm)].map((m) => m[1] ?? '');
+  t.true(installed.length >= 10, manifest);
+  const runtime = [
+    '/etc/libvirt/hooks/', '/etc/libvirt/', '/etc/', '/usr/lib/virt-aa-hook/virt-aa-hook',
+    '/usr/lib/libvirt/virt-aa-hook.qemu-system-x86_64', '/etc/virt-aa-hook/config.json',
+    '/var/lib/virt-aa-hook/domains/6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55.json', '/var/cache/apparmor/virt-aa-hook/libvirt-x',
+    '/etc/apparmor.d/libvirt/libvirt-6c1d4f3a-5b7e-4a29-9d0c-2f8e1b3a7c55', '/etc/apparmor.d/virt-aa-hook/placeholders/libvirt-x',
+    '/run/virt-aa-hook/locks/x', '/etc/apparmor/parser.conf', '/sbin/apparmor_parser', '/usr/bin/logger', '/etc/ld.so.preload',
+    node, fs.realpathSync(node),
+  ];
+  for (const p of [...installed, ...runtime]) t.true(deniesWrite(p), p);
+  // ... and none of what libvirtd itself writes.
+  for (const p of ['/var/lib/libvirt/qemu/domain-1-vm/master-key.aes', '/etc/libvirt/qemu/vm.xml', '/run/libvirt/qemu/vm.pid', '/var/log/libvirt/qemu/vm.log', '/etc/libvirt/hooks/qemu.d/site']) {
+    t.false(deniesWrite(p), p);
   }
 });
 

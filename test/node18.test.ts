@@ -3,7 +3,9 @@
 
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import tmp from 'tmp';
 import { checkoutRoot } from './helpers/apparmor-parser.ts';
 import { node18, node18Version } from './helpers/node18.ts';
 
@@ -31,5 +33,22 @@ if ('missing' in found) {
     const run = spawnSync(found.path, [cli, 'generate', '-'], { input: '<dom', encoding: 'utf8' });
     t.is(run.status, 2);
     t.is(run.stderr, 'virt-aa-hook: error: cannot read domain XML: malformed at line 1: Unclosed tag \'dom\'.\n');
+  });
+
+  test(`one code cache directory for Node ${node18Version} and this Node: each finds the other's cache stale and runs the same`, (t) => {
+    const cacheDir = fs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
+    fs.chmodSync(cacheDir, 0o755);
+    const cacheFile = path.join(cacheDir, 'virt-aa-hook.generate.cache');
+    const generate = (node: string) => spawnSync(node, [cli, 'generate', '--profile', example], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', VIRT_AA_HOOK_CODE_CACHE: cacheDir } });
+    const versionOf = (): string | undefined => / node (v[\d.]+) /.exec(fs.readFileSync(cacheFile, 'latin1').split('\n')[0] ?? '')?.[1];
+    const current = generate(process.execPath);
+    t.is(versionOf(), process.version);
+    for (const node of [found.path, found.path, process.execPath]) {
+      const run = generate(node);
+      t.is(run.status, 0, run.stderr);
+      t.is(run.stdout, current.stdout);
+      t.is(run.stderr, current.stderr);
+    }
+    t.is(versionOf(), process.version, 'each rewrote it for itself');
   });
 }

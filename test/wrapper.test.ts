@@ -1,7 +1,10 @@
 // The emulator wrapper, run for real by /bin/sh (dash here, as on Debian) and
 // the other shells a host may have, against a fake "real emulator" and fake
-// /sys and /proc trees (VIRT_AA_HOOK_TEST_*), with a PATH that holds only
-// what the case allows.
+// /sys and /proc trees, with a PATH that holds only what the case allows.
+// The shipped wrapper reads the kernel's /sys and /proc whatever its
+// environment says (a guest's <qemu:env> sets that environment), so the fake
+// trees reach a TEST-ONLY variant that this file renders, with its two
+// constant lines rewritten.
 
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +23,20 @@ const guestArgv = ['-name', 'guest=vm,debug-threads=on', '-S', '-object', '{"qom
 /** Arguments a shell could mangle. */
 const awkward = ['with space', "it's", '"double"', '', '*', '$HOME', '-', 'a\nb', '\\', '-uuidx'];
 
+/**
+ * TEST-ONLY: the rendered wrapper with its constant `sysfs=` and `proc=`
+ * lines pointed at fake trees. Each line must be there exactly once, so a
+ * change to the template cannot turn this into a silent no-op.
+ */
+function testTreesVariant(script: string, sysfs: string, proc: string): string {
+  const lines = script.split('\n');
+  for (const line of ['sysfs=/sys', 'proc=/proc']) {
+    if (lines.filter((l) => l === line).length !== 1) throw new Error(`the wrapper template must hold the line ${JSON.stringify(line)} exactly once`);
+  }
+  const quote = (p: string): string => `'${p.replaceAll("'", "'\\''")}'`;
+  return lines.map((l) => (l === 'sysfs=/sys' ? `sysfs=${quote(sysfs)}` : l === 'proc=/proc' ? `proc=${quote(proc)}` : l)).join('\n');
+}
+
 interface Setup {
   /** Content of /sys/module/apparmor/parameters/enabled; a directory stands for an unreadable file. */
   readonly enabled?: 'Y\n' | 'N\n' | 'absent' | 'unreadable';
@@ -27,6 +44,12 @@ interface Setup {
   readonly apparmorAttr?: 'writable' | 'refusing' | 'absent';
   readonly legacyAttr?: 'writable' | 'absent';
   readonly aaExec?: boolean;
+  /**
+   * Run the wrapper as shipped (reading the kernel's /sys and /proc) instead
+   * of the test-trees variant, with the variables it once obeyed, and which
+   * <qemu:env> can set, naming this run's fake trees.
+   */
+  readonly shipped?: boolean;
 }
 
 interface Run {
@@ -81,11 +104,12 @@ function runWrapper(args: readonly string[], setup: Setup = {}, env: Readonly<Re
   const printAttr = (file: string): string => `if [ -f '${file}' ] && [ ! -L '${file}' ]; then printf '%s\\0' "$(cat '${file}')"; else printf '%s\\0' -; fi`;
   write(emulator, ['#!/bin/sh', `: > '${at('ran')}'`, `printf '%s\\0' "$$"`, printAttr(apparmorAttr), printAttr(legacyAttr), `for arg in "$@"; do printf '%s\\0' "$arg"; done`, 'exit "${FAKE_EXIT:-0}"', ''].join('\n'), 0o755);
   const wrapper = at('usr/lib/virt-aa-hook/emulators/qemu-system-x86_64');
-  write(wrapper, renderWrapper(template, emulator), 0o755);
+  const rendered = renderWrapper(template, emulator);
+  write(wrapper, setup.shipped === true ? rendered : testTreesVariant(rendered, at('sys'), at('proc')), 0o755);
 
   const [command = wrapper, ...prefix] = shell === undefined ? [] : [...shell, wrapper];
   const result = spawnSync(command, [...prefix, ...args], {
-    env: { PATH: bin, VIRT_AA_HOOK_TEST_SYSFS: at('sys'), VIRT_AA_HOOK_TEST_PROC: at('proc'), ...env },
+    env: { PATH: bin, ...(setup.shipped === true ? { VIRT_AA_HOOK_TEST_SYSFS: at('sys'), VIRT_AA_HOOK_TEST_PROC: at('proc') } : {}), ...env },
     encoding: 'utf8',
   });
   const fields = result.stdout.split('\0').slice(0, -1);
@@ -120,6 +144,18 @@ test('the template is shellcheck-clean', (t) => {
   if (shellcheck === undefined) return t.pass('shellcheck is not installed');
   const result = spawnSync(shellcheck, ['-s', 'sh', path.join(checkoutRoot, 'scripts', 'qemu-wrapper')], { encoding: 'utf8' });
   t.is(result.status, 0, result.stdout);
+});
+
+test('the shipped wrapper reads the kernel\'s /sys and /proc, never trees named by its environment', (t) => {
+  // The environment names fake trees that say "enabled" and take any profile
+  // change. Whatever the kernel of this host says, the shipped wrapper must
+  // not touch them.
+  const run = runWrapper(guestArgv, { shipped: true });
+  t.deepEqual(run.written, { apparmor: '', legacy: '' }, 'nothing was written to the fake exec attributes');
+  t.false(run.stderr.includes(run.proc), run.stderr);
+  t.regex(template, /^sysfs=\/sys$/m);
+  t.regex(template, /^proc=\/proc$/m);
+  t.false(template.includes('VIRT_AA_HOOK_TEST'), 'no test-only variable left in the template');
 });
 
 const passthrough = test.macro({

@@ -3,10 +3,10 @@
 // half of one; and a file whose bytes do not change is not touched, because
 // the parser's cache is only valid while it is newer than every source file.
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError, errnoCode } from '../errors.ts';
+import { uniqueToken } from '../unique.ts';
 
 /** A file a command cannot do without: its text, or a HostError naming it and why it could not be read. */
 export function readRequiredFile(file: string, what: string, hint = ''): string {
@@ -25,7 +25,7 @@ function writeError(file: string, error: unknown): HostError {
 export function writeFileAtomically(file: string, content: string, mode = 0o644): void {
   const dir = path.dirname(file);
   // A leading dot: apparmor_parser skips dot files when it loads a whole directory.
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  const temp = path.join(dir, `.${path.basename(file)}.${uniqueToken()}.tmp`);
   let fd: number | undefined;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });

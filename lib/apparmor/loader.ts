@@ -3,6 +3,7 @@
 
 import * as path from 'node:path';
 import { HostError } from '../errors.ts';
+import { timed } from '../timing.ts';
 import { runCommand, type CommandResult, type CommandRunner } from './runner.ts';
 
 export interface LoaderOptions {
@@ -79,7 +80,7 @@ export class ProfileLoader {
   }
 
   #exec(verb: LoaderVerb, profileFile: string, options: ReplaceOptions = {}): CommandResult {
-    return this.#run(this.#options.parser, this.argv(verb, profileFile, options));
+    return timed('parser', () => this.#run(this.#options.parser, this.argv(verb, profileFile, options)));
   }
 
   #check(profileFile: string, result: CommandResult): void {

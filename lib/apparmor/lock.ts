@@ -4,10 +4,10 @@
 // directory onto `<key>.lock` succeeds for exactly one process, and the
 // owner's pid is inside it from the first instant (no lock without an owner).
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError, errnoCode } from '../errors.ts';
+import { uniqueToken } from '../unique.ts';
 
 interface Owner {
   readonly pid: number;
@@ -28,7 +28,7 @@ export function withDomainLock<T>(lockDir: string, key: string, fn: () => T, tim
   if (!/^[A-Za-z0-9._-]+$/.test(key)) throw new HostError(`cannot lock domain "${key}": not a plain file name`, { path: lockDir });
   const lockPath = path.join(lockDir, `${key}.lock`);
   if (held.has(lockPath)) throw new HostError(`cannot lock domain ${key}: already held by this process`, { path: lockPath });
-  const me: Owner = { pid: process.pid, token: randomBytes(8).toString('hex') };
+  const me: Owner = { pid: process.pid, token: uniqueToken() };
   acquire(lockPath, key, me, timeoutMs);
   held.add(lockPath);
   try {
@@ -51,7 +51,7 @@ function acquire(lockPath: string, key: string, me: Owner, timeoutMs: number): v
       fs.renameSync(candidate, lockPath);
       return;
     } catch (error) {
-      fs.rmSync(candidate, { recursive: true, force: true });
+      removeLock(candidate);
       // A non-empty directory is already there: the lock is held.
       if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') {
         throw new HostError(`cannot lock domain ${key}: ${errnoCode(error)}`, { path: lockPath }, { cause: error });
@@ -80,14 +80,28 @@ function acquire(lockPath: string, key: string, me: Owner, timeoutMs: number): v
 function takeOver(lockPath: string, dead: Owner): void {
   const moved = uniqueName(path.dirname(lockPath), 'stale');
   if (!tryRename(lockPath, moved)) return; // another stealer was first
-  if (sameOwner(readOwner(moved), dead) || !tryRename(moved, lockPath)) fs.rmSync(moved, { recursive: true, force: true });
+  if (sameOwner(readOwner(moved), dead) || !tryRename(moved, lockPath)) removeLock(moved);
 }
 
 /** Best effort: a lock left behind is stale once this process exits, and the next taker removes it. */
 function release(lockPath: string): void {
   // Renamed away before it is emptied, so no one's rename can land on a half-removed lock.
   const moved = uniqueName(path.dirname(lockPath), 'released');
-  if (tryRename(lockPath, moved)) fs.rmSync(moved, { recursive: true, force: true });
+  if (tryRename(lockPath, moved)) removeLock(moved);
+}
+
+/**
+ * A lock directory holds its owner file and nothing else: two calls. A
+ * recursive rmSync loads Node's rimraf on first use, a millisecond or more
+ * of every hook call; it only clears up what is not as expected.
+ */
+function removeLock(dir: string): void {
+  try {
+    fs.unlinkSync(path.join(dir, 'owner'));
+    fs.rmdirSync(dir);
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function tryRename(from: string, to: string): boolean {
@@ -134,5 +148,5 @@ function heldForMs(lockPath: string): number | string {
 
 function uniqueName(lockDir: string, purpose: string): string {
   // Never ends in `.lock`, so it cannot be anyone's lock.
-  return path.join(lockDir, `.${purpose}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return path.join(lockDir, `.${purpose}-${process.pid}-${uniqueToken()}`);
 }

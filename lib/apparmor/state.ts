@@ -3,12 +3,11 @@
 // are ours, and the hash of the profile as we wrote it, so a profile an admin
 // edited is recognised and kept.
 
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { canonicalUuid } from '../domain/parse-values.ts';
 import type { AppendedPath } from '../profile/appended.ts';
-import { removeIfExists, writeFileAtomically } from './files.ts';
+import { removeIfExists, writeIfChanged } from './files.ts';
 
 /**
  * How QEMU enters the profile: our emulator wrapper; a static libvirt label
@@ -33,12 +32,8 @@ export interface DomainState {
   readonly domainId: number | null;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /** The UUID names a file: only the canonical form, so nothing else gets into the path. */
-const isCanonicalUuid = (uuid: string): boolean => canonicalUuid(uuid) === uuid;
+export const isCanonicalUuid = (uuid: string): boolean => canonicalUuid(uuid) === uuid;
 
 function stateFile(stateDir: string, uuid: string): string {
   if (!isCanonicalUuid(uuid)) throw new Error(`not a canonical UUID: ${JSON.stringify(uuid)}`);
@@ -59,12 +54,13 @@ export function readState(stateDir: string, uuid: string): DomainState | undefin
   return isDomainState(json) && json.uuid === uuid ? json : undefined;
 }
 
+/** Written only when it changed: start usually finds what prepare wrote, and two fsyncs are saved. */
 export function writeState(stateDir: string, state: DomainState): void {
   // Field by field, in a fixed order: nothing else the object carries gets in.
   const { uuid, name, mode, profileFile, filesFile, profileSha256, loaded } = state;
   const appended = state.appended.map(({ path, subtree }) => ({ path, subtree }));
   const { domainId } = state;
-  writeFileAtomically(stateFile(stateDir, uuid), `${JSON.stringify({ uuid, name, mode, profileFile, filesFile, profileSha256, loaded, appended, domainId }, null, 2)}\n`);
+  writeIfChanged(stateFile(stateDir, uuid), `${JSON.stringify({ uuid, name, mode, profileFile, filesFile, profileSha256, loaded, appended, domainId }, null, 2)}\n`);
 }
 
 export function removeState(stateDir: string, uuid: string): boolean {

@@ -74,7 +74,8 @@ function hintLines(config: Config, virsh: Virsh, uuid: string, name: string, fil
     return [];
   }
   const fs = localFs('/');
-  const hint = deviceHint(live, file, fs.stat(file)?.isBlockDevice === true);
+  // The kernel logs the path it resolved: what is there is the file itself.
+  const hint = deviceHint(live, file, fs.lstat(file)?.type === 'block');
   if (hint === undefined) return [];
   try {
     renderDomainRules(parseDomain(hint.verb === 'attach-device' ? addDevice(live, hint.deviceXml) : updateDevice(live, hint.deviceXml)), { config, fs });

@@ -1,20 +1,23 @@
 // `virt-aa-hook generate [FILE|-]`: the per-VM rules, the full profile, the
-// structured rules or the annotated view, for one domain XML.
+// structured rules or the annotated view, for one domain XML, with the
+// configuration's settings for that domain, as the hook would make them.
 
 import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { parseDomain } from '../domain/parse.ts';
 import { readRequiredFile } from '../apparmor/files.ts';
 import { oneLine } from '../errors.ts';
+import { hostContext } from '../profile-store.ts';
+import { loadConfig } from '../config.ts';
 import { inlineProfileText, synthesizeProfile } from '../generate.ts';
 import { localFs } from '../host/host-fs.ts';
-import { defaultLayout } from '../host/layout.ts';
 import { bundledTemplateRelative, packageRoot } from '../package-root.ts';
 import { profileJson, renderExplained, renderRules } from '../profile/render.ts';
 import { readDomainXml } from '../read-input.ts';
+import type { GlobalArgs } from './context.ts';
 import type { CliIo } from './io.ts';
 
-export interface GenerateArgs {
+export interface GenerateArgs extends GlobalArgs {
   readonly file: string | undefined;
   readonly profile: boolean | undefined;
   readonly json: boolean | undefined;
@@ -35,8 +38,10 @@ export function generateBuilder(y: Argv): Argv<GenerateArgs> {
 }
 
 export function runGenerate(args: GenerateArgs, io: CliIo): void {
+  const config = loadConfig(args['config-file']);
   const domain = parseDomain(readDomainXml(args.file));
-  const profile = synthesizeProfile(domain, { fs: localFs(args.root), layout: defaultLayout });
+  // The image record is read, never written: generate loads nothing.
+  const profile = synthesizeProfile(domain, hostContext(domain, config, localFs(args.root)));
   for (const notice of profile.notices) io.stderr(`virt-aa-hook: warning: ${oneLine(`domain '${domain.name}', ${notice.reason.device}: ${notice.message}`)}`);
   if (args.json === true) {
     io.stdout(`${JSON.stringify(profileJson(profile), null, 2)}\n`);

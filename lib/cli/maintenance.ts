@@ -7,6 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { listImageRecords, removeImageRecord } from '../apparmor/image-record.ts';
 import { listStates } from '../apparmor/state.ts';
 import type { Config } from '../config.ts';
 import { parseDomain } from '../domain/parse.ts';
@@ -67,6 +68,18 @@ export function runGc(args: GlobalArgs, io: CliIo): number {
     } catch (error) {
       failures += 1;
       io.stderr(`virt-aa-hook: error: cannot remove profile libvirt-${state.uuid} of '${state.name}': ${describeError(error)}`);
+    }
+  }
+  // Where a domain's image headers pointed lasts across its starts, not beyond the domain.
+  const defined = new Set(definedDomains(context.config).map((d) => d.uuid));
+  for (const uuid of listImageRecords(context.config.paths.stateDir)) {
+    if (defined.has(uuid) || running.has(uuid) || context.deps.tasksOf(uuid).length > 0) continue;
+    try {
+      context.deps.lock(uuid, () => removeImageRecord(context.config.paths.stateDir, uuid));
+      io.stdout(`removed the image record of ${uuid}: libvirt defines no such domain\n`);
+    } catch (error) {
+      failures += 1;
+      io.stderr(`virt-aa-hook: error: cannot remove the image record of ${uuid}: ${describeError(error)}`);
     }
   }
   return failures === 0 ? 0 : 3;

@@ -29,6 +29,7 @@ import {
   shippedHelperPath,
   shippedHookPath,
   syncUnit,
+  codeCacheDir,
   triggerPaths,
   type Entry,
   type Flavour,
@@ -185,10 +186,14 @@ function readFrom(from: string, rel: string): Buffer {
   }
 }
 
-function withShebang(bytes: Buffer, node: string): Buffer {
-  const text = bytes.toString('utf8');
-  if (!/^#!.*node.*\n/.test(text)) throw new HostError('a bundle does not start with a node shebang: rebuild with npm run build');
-  return Buffer.from(`#!${node}\n${text.slice(text.indexOf('\n') + 1)}`);
+/** The build's line 3 of a bundle: no code cache, so a checkout's dist/ never writes outside it. */
+const buildCacheLine = 'const virtAaHookCodeCacheDir = null;';
+
+/** A bundle as installed: `#!<node>` first, and its third line naming the code cache. */
+function installedBundle(bytes: Buffer, node: string): Buffer {
+  const [shebang = '', second = '', third = '', ...rest] = bytes.toString('utf8').split('\n');
+  if (!/^#!.*node/.test(shebang) || third !== buildCacheLine) throw new HostError('a bundle does not start as the build writes it (a node shebang, then the code cache line): rebuild with npm run build');
+  return Buffer.from([`#!${node}`, second, `const virtAaHookCodeCacheDir = ${JSON.stringify(codeCacheDir)};`, ...rest].join('\n'));
 }
 
 /** Each page's text; the program's page from its own `--help` and each listed command's. */
@@ -247,7 +252,7 @@ export async function runStage(args: StageArgs, io: CliIo, printed: (tokens: rea
         bytes = Buffer.from(freshInstallConfigText);
         break;
     }
-    if (entry.shebang) bytes = withShebang(bytes, node.shebang);
+    if (entry.shebang) bytes = installedBundle(bytes, node.shebang);
     fs.writeFileSync(target, bytes, { mode: entry.mode });
     fs.chmodSync(target, entry.mode);
   }

@@ -104,6 +104,7 @@ function graphics(element: XmlElement, index: number): Device {
   const dbusAddress = element.attr('address');
   const dbusSocket = dbusAddress?.startsWith('unix:path=') === true ? dbusAddress.slice('unix:path='.length).split(',')[0] : undefined;
   const sockets = [element.attr('socket'), ...listenSockets, dbusSocket].filter((s): s is string => s !== undefined && s !== '');
+  const listenAddresses = [element.attr('listen'), ...element.children('listen').filter((l) => l.attr('type') === 'address').map((l) => l.attr('address'))];
   const gl = element.child('gl');
   const secureChannel = element.children('channel').some((c) => c.attr('mode') === 'secure');
   return {
@@ -115,6 +116,7 @@ function graphics(element: XmlElement, index: number): Device {
     renderNode: nonEmpty(gl?.attr('rendernode')),
     xauth: nonEmpty(element.attr('xauth')),
     tls: type === 'spice' && (element.attr('tlsPort') !== undefined || element.attr('defaultMode') === 'secure' || secureChannel),
+    listenAddresses: [...new Set(listenAddresses.filter((a): a is string => a !== undefined && a !== ''))],
   };
 }
 

@@ -34,6 +34,17 @@ export function xmlLayers(source: StorageSource): readonly StorageSource[] {
   return layers;
 }
 
+/**
+ * The file and block paths of every disk image the XML itself names (sources,
+ * mirrors and the layers it lists): where its images live. Not the NVRAM,
+ * whose directory holds other guests' variable stores.
+ */
+export function xmlImagePaths(domain: Domain): readonly string[] {
+  return topStorageSources(domain)
+    .filter(({ device }) => device !== 'nvram')
+    .flatMap(({ source }) => xmlLayers(source).flatMap((layer) => (layer.type === 'file' || layer.type === 'block' ? [layer.path] : [])));
+}
+
 /** Formats whose headers can name other files; every other format is never opened by us. */
 export const chainFormats: ReadonlySet<string> = new Set(['qcow2', 'qed', 'vmdk']);
 

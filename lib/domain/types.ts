@@ -68,6 +68,8 @@ export interface Graphics extends DeviceBase {
   readonly renderNode: string | undefined;
   readonly xauth: string | undefined;
   readonly tls: boolean;
+  /** Addresses (or host names) it listens on, from `listen` and `<listen type='address'>`. */
+  readonly listenAddresses: readonly string[];
 }
 
 export type Hostdev = DeviceBase & { readonly kind: 'hostdev' } & (

@@ -15,6 +15,7 @@ import { mergeAppends, outlivesReplace, parseAppendedPath, type AppendedPath } f
 import { applyProfile, profileFromTemplate, profilePaths, removeProfile, renderDomainRules, type StoreDeps } from '../profile-store.ts';
 import { profileName, supportedDomainTypes } from '../profile/synthesize.ts';
 import { helperUsage, profileUuid, type HelperArgv } from './argv.ts';
+import { timed } from '../timing.ts';
 
 export interface HelperDeps extends StoreDeps {
   /** The domain XML on standard input (10 MiB at most). */
@@ -61,7 +62,7 @@ function appendsFor(args: Extract<HelperArgv, { kind: 'command' }>, domain: Doma
 
 function generateOrReplace(args: Extract<HelperArgv, { kind: 'command' }>, uuid: string, deps: HelperDeps, prefix: string): HelperOutcome {
   const xml = deps.readXml();
-  const domain = parseDomain(xml);
+  const domain = timed('xml', () => parseDomain(xml));
   if (!supportedDomainTypes.has(domain.type)) return { kind: 'pass-through', reason: `domain type '${domain.type}' is not one virt-aa-hook confines`, xml };
   const log = `domain=${JSON.stringify(domain.name)} ${prefix}`;
   if (domain.uuid !== uuid) throw new UsageError(`given uuid does not match XML uuid (libvirt-${domain.uuid})`);
@@ -72,7 +73,7 @@ function generateOrReplace(args: Extract<HelperArgv, { kind: 'command' }>, uuid:
   const { appends, skipped } = appendsFor(args, domain, deps);
   const warnings = skipped.map((p) => `${program}: warning: skipped "${oneLine(p)}": not an absolute path`);
   if (args.dryRun) {
-    const { profile, text } = renderDomainRules(domain, deps, appends);
+    const { profile, text } = timed('synthesis', () => renderDomainRules(domain, deps, appends));
     const notes = profile.notices.map((n) => `${program}: warning: domain '${domain.name}', ${n.reason.device}: ${n.message}`);
     const created = args.command === 'create' ? [...info(paths.profile), ...info(profileFromTemplate(uuid, deps.store))] : [];
     return done(0, `${log} outcome=dry run`, [...warnings, ...notes, ...info(paths.files), ...info(text), ...created]);

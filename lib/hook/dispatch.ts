@@ -11,9 +11,11 @@ import { DomainRefusedError, describeError } from '../errors.ts';
 import { domainSettings } from '../config.ts';
 import { applyProfile, hasPlaceholder, removeProfile, type StoreDeps } from '../profile-store.ts';
 import { profileName } from '../profile/synthesize.ts';
+import { timed } from '../timing.ts';
 import { carriesDriverLabel, confinementOf, contradictionReason, unconfinedReason, type Confinement } from './confinement.ts';
 import { describeEvent, type HookEvent } from './event.ts';
 import { incomingWithWrapper } from './incoming.ts';
+import { eventPrefix, handledEvent, ignoredOutcome, isIgnored, ok, type HookOutcome } from './outcome.ts';
 import type { DriverFacts } from './libvirt-driver.ts';
 
 export interface HookDeps extends StoreDeps {
@@ -25,17 +27,6 @@ export interface HookDeps extends StoreDeps {
   readonly qemuPid: (domainName: string) => number | undefined;
 }
 
-export interface HookOutcome {
-  readonly exitCode: number;
-  /** Printed as is: empty unless libvirt must use a changed XML. */
-  readonly stdout: string;
-  /** Lines libvirt shows in its error message when the hook fails. */
-  readonly stderr: readonly string[];
-  /** The event's line for the system log, without timing. */
-  readonly log: string;
-}
-
-const ok = (log: string, stderr: readonly string[] = []): HookOutcome => ({ exitCode: 0, stdout: '', stderr, log });
 
 function fail(error: unknown, log: string): HookOutcome {
   const line = `virt-aa-hook: error: ${describeError(error)}`;
@@ -43,8 +34,8 @@ function fail(error: unknown, log: string): HookOutcome {
 }
 
 function logPrefix(event: HookEvent, domain: Domain | undefined): string {
-  const who = domain === undefined ? `domain=${JSON.stringify(event.domainName)}` : `domain=${JSON.stringify(domain.name)} profile=${profileName(domain.uuid)}`;
-  return `${who} event=${describeEvent(event)}`;
+  if (domain === undefined) return eventPrefix(event);
+  return `domain=${JSON.stringify(domain.name)} profile=${profileName(domain.uuid)} event=${describeEvent(event)}`;
 }
 
 /**
@@ -52,18 +43,13 @@ function logPrefix(event: HookEvent, domain: Domain | undefined): string {
  * reconnect hook fails, ignores teardown's, and unknown events are not ours.
  */
 function mustNotFail(event: HookEvent): boolean {
-  return event.kind === 'unknown' || event.op === 'attach' || event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release';
+  return isIgnored(event) || event.op === 'reconnect' || event.op === 'stopped' || event.op === 'release';
 }
 
 /** An event that failed before its domain was known (bad XML, bad configuration). */
 export function eventFailed(event: HookEvent, error: unknown): HookOutcome {
   const outcome = fail(error, logPrefix(event, undefined));
   return mustNotFail(event) ? { ...outcome, exitCode: 0 } : outcome;
-}
-
-/** An event from a daemon that is not root (qemu:///session): none of our business, never a failure. */
-export function unprivileged(event: HookEvent): HookOutcome {
-  return ok(`${logPrefix(event, undefined)} outcome=ignored (an unprivileged libvirt daemon, e.g. qemu:///session: its guests run unconfined)`);
 }
 
 /**
@@ -159,11 +145,12 @@ function teardown(event: HookEvent, domain: Domain, confinement: Confinement, de
   }
 }
 
-export function dispatch(event: HookEvent, xml: string, deps: HookDeps): HookOutcome {
-  if (event.kind === 'unknown' || event.op === 'attach') return ok(`${logPrefix(event, undefined)} outcome=ignored`);
+export function dispatch(anyEvent: HookEvent, xml: string, deps: HookDeps): HookOutcome {
+  const event = handledEvent(anyEvent);
+  if (event === undefined) return ignoredOutcome(anyEvent);
   let domain: Domain;
   try {
-    domain = parseDomain(xml);
+    domain = timed('xml', () => parseDomain(xml));
   } catch (error) {
     return eventFailed(event, error);
   }

@@ -10,6 +10,7 @@
 import type { Config } from '../config.ts';
 import type { Domain } from '../domain/types.ts';
 import type { HostFs } from '../host/host-fs.ts';
+import { qemuConfValue } from '../host/qemu-conf.ts';
 
 const daemonProfiles = ['libvirtd', '/usr/sbin/libvirtd', 'virtqemud', '/usr/sbin/virtqemud'];
 
@@ -17,15 +18,6 @@ export interface DriverFacts {
   readonly loadedProfiles: ReadonlyMap<string, string>;
   /** The text of qemu.conf, if readable. */
   readonly qemuConf: string | undefined;
-}
-
-/** The value of an uncommented `key = value` line of qemu.conf, as written. */
-export function qemuConfValue(text: string, key: string): string | undefined {
-  const line = text
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => new RegExp(`^${key}\\s*=`).test(l));
-  return line?.slice(line.indexOf('=') + 1).trim();
 }
 
 export function libvirtDriverIsActive(facts: DriverFacts): boolean {

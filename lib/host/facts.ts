@@ -3,12 +3,29 @@
 // resource modules stay pure and are tested with literals.
 
 import type { ImageChain } from '../storage/chain.ts';
+import type { EntryInfo } from './host-fs.ts';
+import type { QemuUser } from './qemu-user.ts';
 
 export interface UsbDeviceFact {
   readonly bus: number;
   readonly device: number;
   readonly vendor: number;
   readonly product: number;
+}
+
+/** A symlink followed while resolving a path, with what decides who could replace it. */
+export interface LinkFact {
+  readonly path: string;
+  /** The symlink itself (lstat). */
+  readonly entry: EntryInfo | undefined;
+  /** The directory it lives in. */
+  readonly directory: EntryInfo | undefined;
+}
+
+/** A path as the kernel resolves it, and the symlinks on the way. */
+export interface ResolvedPath {
+  readonly path: string;
+  readonly links: readonly LinkFact[];
 }
 
 export interface HostFacts {
@@ -31,4 +48,8 @@ export interface HostFacts {
   readonly hugetlbfsMounts: readonly string[];
   /** Network interface name to ifindex (macvtap devices become /dev/tapN). */
   readonly netIfindex: ReadonlyMap<string, number>;
+  /** Who QEMU runs as (qemu.conf), to tell which directories it can write. */
+  readonly qemuUser: QemuUser;
+  /** Target directories of libvirt's file-based storage pools (read only when an image header is). */
+  readonly storagePoolDirs: readonly string[];
 }

@@ -5,27 +5,48 @@
 import { devicesOf, type Domain } from '../domain/types.ts';
 import { imagesToInspect, topStorageSources, xmlLayers } from '../domain/storage-sources.ts';
 import { parseXmlDocument } from '../domain/xml.ts';
+import * as path from 'node:path';
 import { chainKey, readImageChain } from '../storage/chain.ts';
-import type { HostFacts, UsbDeviceFact } from './facts.ts';
+import { resolveWithLinks } from '../storage/resolve.ts';
+import type { HostFacts, ResolvedPath, UsbDeviceFact } from './facts.ts';
 import type { HostFs } from './host-fs.ts';
+import { readQemuUser } from './qemu-user.ts';
 
 const storageDirs = ['/etc/libvirt/storage', '/run/libvirt/storage'];
 /** Pool types whose volumes are files (or LVs) named <target path>/<volume>. */
 const pathPoolTypes = new Set(['dir', 'fs', 'netfs', 'logical']);
 
+/** The target directory of a pool definition whose volumes are files, or undefined. */
+function targetOf(text: string): string | undefined {
+  try {
+    const root = parseXmlDocument(text);
+    if (root.tag !== 'pool' || !pathPoolTypes.has(root.attr('type') ?? '')) return undefined;
+    return root.child('target')?.childText('path');
+  } catch {
+    return undefined;
+  }
+}
+
 function poolTargetPath(pool: string, fs: HostFs): string | undefined {
   for (const dir of storageDirs) {
     const text = fs.readText(`${dir}/${pool}.xml`);
-    if (text === undefined) continue;
-    try {
-      const root = parseXmlDocument(text);
-      if (root.tag !== 'pool' || !pathPoolTypes.has(root.attr('type') ?? '')) return undefined;
-      return root.child('target')?.childText('path');
-    } catch {
-      return undefined;
-    }
+    if (text !== undefined) return targetOf(text);
   }
   return undefined;
+}
+
+/** The target directory of every storage pool libvirt defines or runs: where images may lie. */
+function storagePoolDirs(fs: HostFs): readonly string[] {
+  const dirs = storageDirs.flatMap((dir) =>
+    fs
+      .readdir(dir)
+      .filter((entry) => entry.endsWith('.xml'))
+      .flatMap((entry) => {
+        const target = targetOf(fs.readText(`${dir}/${entry}`) ?? '');
+        return target?.startsWith('/') === true ? [target] : [];
+      }),
+  );
+  return [...new Set(dirs)].sort();
 }
 
 function volumes(domain: Domain, fs: HostFs): ReadonlyMap<string, string> {
@@ -105,7 +126,21 @@ function needsHostRenderNode(domain: Domain): boolean {
   );
 }
 
-export function gatherHostFacts(domain: Domain, fs: HostFs): HostFacts {
+/**
+ * Every path as the kernel will resolve it, with the symlinks followed and
+ * the directories they live in: who can replace a link decides whether a
+ * writable rule through it can be trusted.
+ */
+export function resolvePaths(paths: readonly string[], fs: HostFs): ReadonlyMap<string, ResolvedPath> {
+  return new Map(
+    paths.map((p) => {
+      const { path: resolved, links } = resolveWithLinks(p, fs);
+      return [p, { path: resolved, links: links.map((link) => ({ path: link, entry: fs.lstat(link), directory: fs.lstat(path.posix.dirname(link)) })) }] as const;
+    }),
+  );
+}
+
+export function gatherHostFacts(domain: Domain, fs: HostFs, libvirtConfigDir = '/etc/libvirt'): HostFacts {
   const pci = pciAddresses(domain);
   const usb = devicesOf(domain, 'hostdev').filter((h) => h.type === 'usb');
   const scsiKeys = devicesOf(domain, 'hostdev').flatMap((h) => (h.type === 'scsi' && h.protocol !== 'iscsi' ? [`${h.adapter ?? ''}:${h.address ?? ''}`] : []));
@@ -134,5 +169,7 @@ export function gatherHostFacts(domain: Domain, fs: HostFs): HostFacts {
         return index === undefined ? [] : [[dev, index] as const];
       }),
     ),
+    qemuUser: readQemuUser(fs, libvirtConfigDir),
+    storagePoolDirs: imagesToInspect(domain).length > 0 ? storagePoolDirs(fs) : [],
   };
 }

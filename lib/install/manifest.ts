@@ -52,6 +52,14 @@ export const emulatorTargets: readonly string[] = [
 ];
 export const triggerPaths: readonly string[] = [...emulatorTargets.map((t) => `/usr/bin/qemu-system-${t}`), '/usr/bin/qemu-kvm'];
 
+/**
+ * V8's code cache of the installed bundles (lib/code-cache.ts): each keeps
+ * the bytecode of its first call of each kind there and loads it at the next.
+ * Inside our parser cache directory, which the hook's and the helper's
+ * profiles already let them write and our policy never grants a guest.
+ */
+export const codeCacheDir = `${defaultPaths.cacheDir}/code`;
+
 /** Directories removed with everything in them on purge (`dpkg -P`, `scripts/uninstall --purge`). */
 export const purgeDirs: readonly string[] = [defaultPaths.stateDir, defaultPaths.cacheDir, configDir];
 
@@ -147,7 +155,7 @@ export function manifest(flavour: Flavour, checkoutFiles: readonly string[], fac
   // A package ships the fresh configuration as a conffile; scripts/install writes it only on a fresh install (`setup --fresh-install`).
   if (flavour !== 'local') entries.push(file({ kind: 'fresh-config' }, defaultConfigPath, 0o644));
   // Written to by the hook and the CLI, created here so the hook's profile need not allow creating their parents.
-  for (const dir of [`${aa}/libvirt`, `${aa}/virt-aa-hook/placeholders`, defaultPaths.stateDir, defaultPaths.cacheDir, configDir]) {
+  for (const dir of [`${aa}/libvirt`, `${aa}/virt-aa-hook/placeholders`, defaultPaths.stateDir, defaultPaths.cacheDir, codeCacheDir, configDir]) {
     entries.push({ kind: 'dir', target: dir, mode: 0o755 });
   }
   return entries;

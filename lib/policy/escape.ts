@@ -1,10 +1,12 @@
 // Turning a host path into AppArmor rule text that can only ever match that
 // one path. Quoting alone is not enough: inside quotes the parser still reads
-// globs (* ? [ ] { }), variables (@{...}) and backslash escapes.
+// globs (* ? [ ] { }), variables (@{...}) and backslash escapes, and a raw
+// control character would end or garble the rule.
 
 import type { PathPart, Wildcard } from '../profile/access.ts';
 
-const special = /[\\"*?[\]{}^]/g;
+// eslint-disable-next-line no-control-regex
+const special = /[\\"*?[\]{}^\u0001-\u001f\u007f]/g;
 
 /** A literal path fragment with every AARE special character escaped. */
 export function escapeLiteral(text: string): string {
@@ -13,6 +15,11 @@ export function escapeLiteral(text: string): string {
     // string on into the next rule; hex escapes have no such ambiguity.
     if (c === '\\') return '\\x5c';
     if (c === '"') return '\\x22';
+    // A tab, a newline or an escape sequence in a name (libvirt allows them)
+    // would end or garble the rule as raw text; the parser reads exactly two
+    // hex digits after \x, measured for every control character.
+    const code = c.charCodeAt(0);
+    if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, '0')}`;
     // Escaping "{" already turns "@{" into "@\{", which the parser reads literally.
     return `\\${c}`;
   });

@@ -53,6 +53,7 @@ export const snippetNames = [
   'audio-pulseaudio',
   'ceph',
   'gl',
+  'nameservice',
   'passt',
   'passt-child',
   'rawio',

@@ -3,11 +3,14 @@
 // collectAccesses asks every resource module, finalizeProfile canonicalises,
 // applies policy, deduplicates and attaches reasons.
 
+import * as path from 'node:path';
 import type { Domain } from '../domain/types.ts';
 import { DomainRefusedError } from '../errors.ts';
-import type { HostFacts } from '../host/facts.ts';
+import type { HostFacts, ResolvedPath } from '../host/facts.ts';
 import type { HostLayout } from '../host/layout.ts';
 import { nameProblem, pathTextProblem, restrictedPathProblem } from '../policy/validate.ts';
+import { qemuCanReplace } from '../policy/qemu-writable.ts';
+import { newImageLocation, refusedImagePath, type ImageLocations } from '../policy/image-locations.ts';
 import { patternText } from '../policy/escape.ts';
 import { resourceModules } from '../resources/index.ts';
 import { defaultSettings, type SynthesisSettings } from '../resources/resource.ts';
@@ -50,6 +53,12 @@ export interface Profile {
   readonly covered: readonly { readonly rule: FileRule; readonly by: FileRule }[];
   readonly snippets: readonly SnippetRule[];
   readonly notices: readonly Notice[];
+  /**
+   * The directories (resolved) of every path an image header named and the
+   * profile grants: what the caller records once the profile is loaded, so
+   * that the next start can tell a chain moved to a new location.
+   */
+  readonly imageDirs: readonly string[];
 }
 
 export function profileName(uuid: string): string {
@@ -111,7 +120,34 @@ function joinResolved(dir: string, rest: readonly PathPart[]): readonly PathPart
   return [`${dir === '/' ? '' : dir}/`, first, ...others];
 }
 
-function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string>, domainName: string): FileRule {
+/**
+ * A writable rule through a symlink the QEMU user could replace is the
+ * guest's choice of target (its NVRAM swapped for a link to another guest's):
+ * refused, naming the path, the target and the link.
+ */
+function checkWritableThroughLinks(access: PathAccess, resolved: ResolvedPath | undefined, host: HostFacts, context: { readonly domain: string; readonly device: string; readonly path: string }): void {
+  if (resolved === undefined || !/[wl]/.test(access.perms)) return;
+  const link = resolved.links.find((l) => qemuCanReplace(host.qemuUser, l.directory, l.entry));
+  if (link === undefined) return;
+  throw new DomainRefusedError(
+    `refusing ${access.perms} access for the ${access.reason.detail}: it resolves to "${resolved.path}" through the symlink "${link.path}", in a directory the QEMU user (${host.qemuUser.name}) can write`,
+    context,
+  );
+}
+
+/** What an image header names: never in libvirt's state, root's home or /dev, and not in a new location. */
+function checkImageLocation(access: PathAccess, candidates: ReadonlySet<string>, canonical: string, images: ImageLocations, context: { readonly domain: string; readonly device: string; readonly path: string }): void {
+  if (access.origin !== 'image') return;
+  const via = canonical === context.path ? '' : ` (resolves to ${canonical})`;
+  for (const candidate of candidates) {
+    const problem = refusedImagePath(candidate, images);
+    if (problem !== undefined) throw new DomainRefusedError(`refusing the ${access.reason.detail} named by an image header${via}: ${problem}`, context);
+  }
+  const problem = newImageLocation(canonical, images);
+  if (problem !== undefined) throw new DomainRefusedError(`refusing the ${access.reason.detail} named by an image header${via}: ${problem}`, context);
+}
+
+function canonicalRule(access: PathAccess, resolutions: ReadonlyMap<string, ResolvedPath>, domainName: string, host: HostFacts, images: ImageLocations): FileRule {
   const { lookup, rest, tree } = resolutionTarget(access.parts);
   const context = { domain: domainName, device: access.reason.device, path: lookup };
   for (const part of access.parts) {
@@ -121,17 +157,21 @@ function canonicalRule(access: PathAccess, realpaths: ReadonlyMap<string, string
   const textProblem = pathTextProblem(lookup);
   if (textProblem !== undefined) throw new DomainRefusedError(`cannot grant access: ${textProblem}`, context);
   const literal = normalizeLexically(lookup);
-  const canonical = realpaths.get(lookup) ?? literal;
+  const resolved = resolutions.get(lookup);
+  const canonical = resolved?.path ?? literal;
+  const candidates = new Set([literal, canonical]);
   if (access.origin !== 'derived') {
     const writable = /[wl]/.test(access.perms);
-    for (const candidate of new Set([literal, canonical])) {
-      const problem = restrictedPathProblem(candidate, writable, tree);
+    for (const candidate of candidates) {
+      const problem = restrictedPathProblem(candidate, writable, tree, access.origin !== 'image');
       if (problem !== undefined) {
         const via = candidate === literal ? '' : ` (resolves to ${candidate})`;
         throw new DomainRefusedError(`refusing to grant ${access.perms} access for the ${access.reason.detail}${via}: ${problem}`, context);
       }
     }
   }
+  checkImageLocation(access, candidates, canonical, images, context);
+  checkWritableThroughLinks(access, resolved, host, context);
   const parts = joinResolved(canonical, rest);
   const written = (access.parts.filter((p) => typeof p === 'string') as string[]).join('');
   const canonicalText = patternText(parts);
@@ -181,14 +221,18 @@ function broadRule(rule: FileRule): BroadRule {
  * (libvirt appends its private directories that way).
  */
 function coveringRule(rule: FileRule, broad: readonly BroadRule[]): FileRule | undefined {
-  const grants = (b: BroadRule): boolean => b.rule !== rule && b.rule.child === rule.child && mergePerms(b.rule.perms, rule.perms) === b.rule.perms;
+  // Every rule is checked against every broad one: the path's match comes before the costlier permission merge.
+  const grants = (b: BroadRule, matches: (b: BroadRule) => boolean): boolean => b.rule !== rule && b.rule.child === rule.child && matches(b) && mergePerms(b.rule.perms, rule.perms) === b.rule.perms;
   const literal = rule.parts.every((p) => typeof p === 'string');
-  if (literal) return broad.find((b) => grants(b) && b.regex.test(rule.parts.join('')))?.rule;
+  if (literal) {
+    const text = rule.parts.join('');
+    return broad.find((b) => grants(b, () => b.regex.test(text)))?.rule;
+  }
   const last = rule.parts.at(-1);
   const dir = rule.parts.slice(0, -1);
   if (typeof last === 'string' || last?.wildcard !== 'anypath' || !dir.every((p) => typeof p === 'string')) return undefined;
   const dirText = dir.join('');
-  return broad.find((b) => grants(b) && b.treeRegex?.test(dirText) === true)?.rule;
+  return broad.find((b) => grants(b, () => b.treeRegex?.test(dirText) === true))?.rule;
 }
 
 function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reason[] {
@@ -197,8 +241,9 @@ function mergeReasons(a: readonly Reason[], b: readonly Reason[]): readonly Reas
   return [...seen.values()];
 }
 
-export function finalizeProfile(domain: Domain, accesses: readonly Access[], realpaths: ReadonlyMap<string, string>): Profile {
+export function finalizeProfile(domain: Domain, accesses: readonly Access[], resolutions: ReadonlyMap<string, ResolvedPath>, host: HostFacts, images: ImageLocations): Profile {
   const rules = new Map<string, FileRule>();
+  const imageDirs = new Set<string>();
   const snippets = new Map<SnippetName, SnippetRule>();
   const notices: Notice[] = [];
   for (const access of accesses) {
@@ -210,7 +255,10 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], rea
           notices.push(notice(`relative path "${first}" gets no rule: write it as an absolute path`, access.reason));
           break;
         }
-        const rule = canonicalRule(access, realpaths, domain.name);
+        const rule = canonicalRule(access, resolutions, domain.name, host, images);
+        // A header names one file: its rule is one literal, canonical path.
+        const [single] = rule.parts;
+        if (access.origin === 'image' && typeof single === 'string') imageDirs.add(path.posix.dirname(single));
         const key = `${rule.child ?? ''}\0${patternText(rule.parts)}`;
         const existing = rules.get(key);
         rules.set(
@@ -246,5 +294,6 @@ export function finalizeProfile(domain: Domain, accesses: readonly Access[], rea
     covered,
     snippets: [...snippets.values()],
     notices,
+    imageDirs: [...imageDirs].sort(),
   };
 }

@@ -24,9 +24,12 @@ export function chardevAccesses(chardev: Chardev, device: string): readonly Acce
       break;
     }
     case 'tcp':
+      result.push(snippet('nameservice', reason(device, 'tcp backend (a peer by host name or address)')));
       if (source.tls) result.push(snippet('tls', reason(device, 'TLS certificates')));
       break;
     case 'udp':
+      result.push(snippet('nameservice', reason(device, 'udp backend (datagrams, a peer by host name or address)')));
+      break;
     case 'none':
       break;
   }

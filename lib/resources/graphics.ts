@@ -1,6 +1,7 @@
 // <graphics> and <video>: listen sockets, GL render nodes with the driver
 // files GL needs, SDL's X11 access, SPICE TLS and the per-domain D-Bus socket.
 
+import { isIP } from 'node:net';
 import { devicesOf } from '../domain/types.ts';
 import { shortNameVariants } from '../host/layout.ts';
 import { fileAccess, notice, patternAccess, reason, snippet, type Access } from '../profile/access.ts';
@@ -25,6 +26,9 @@ export const graphics: ResourceModule = {
     const result: Access[] = [];
     for (const g of devicesOf(domain, 'graphics')) {
       for (const socket of g.sockets) result.push(fileAccess(socket, 'rw', reason(g.label, 'listen socket')));
+      // An IP address is bound as it is; a host name is looked up first.
+      const names = g.listenAddresses.filter((address) => isIP(address) === 0);
+      if (names.length > 0) result.push(snippet('nameservice', reason(g.label, `listens on ${names.join(', ')}, a host name`)));
       if (g.gl) result.push(...glAccesses(g.renderNode, g.label, context));
       if (g.tls) result.push(snippet('tls', reason(g.label, 'SPICE TLS certificates')));
       else if (context.settings.graphicsTls && (g.type === 'vnc' || g.type === 'spice')) result.push(snippet('tls', reason(g.label, 'TLS certificates (graphicsTls in the configuration)')));

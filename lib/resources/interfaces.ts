@@ -11,6 +11,9 @@ import { pciPassthroughAccesses } from './vfio.ts';
 /** Interface types whose backend is a tap-like descriptor that vhost-net can accelerate. */
 const tapTypes = new Set(['network', 'bridge', 'ethernet', 'direct']);
 
+/** Socket backends: QEMU itself talks to a peer (tcp client or server, udp, multicast). */
+const socketTypes = new Set(['client', 'server', 'udp', 'mcast']);
+
 function usesVhostNet(iface: NetInterface, domainType: string): boolean {
   const virtio = iface.model === undefined || iface.model.startsWith('virtio');
   return domainType === 'kvm' && tapTypes.has(iface.type) && virtio && iface.driverName !== 'qemu';
@@ -36,6 +39,8 @@ function interfaceAccesses(iface: NetInterface, context: ResourceContext): reado
       result.push(fileAccess(`/dev/tap${ifindex}`, 'rw', reason(device, `macvtap ${iface.targetDev ?? ''}`), 'derived'));
     }
   }
+  if (socketTypes.has(iface.type)) result.push(snippet('nameservice', reason(device, `${iface.type} socket backend (a peer by host name or address)`)));
+  if (iface.type === 'user' && iface.backendType !== 'passt') result.push(snippet('nameservice', reason(device, "user-mode networking in QEMU (slirp forwards the guest's UDP and DNS)")));
   if (iface.type === 'user' && iface.backendType === 'passt') {
     result.push(snippet('passt', reason(device, 'passt user networking')));
     for (const shortName of shortNameVariants(domain.id, domain.name)) {

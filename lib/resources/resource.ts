@@ -10,9 +10,15 @@ import type { Access } from '../profile/access.ts';
 export interface SynthesisSettings {
   /** qemu.conf enables TLS for VNC or SPICE. */
   readonly graphicsTls: boolean;
+  /** The admin allows this domain `<disk rawio='yes'>`, i.e. capability sys_rawio. */
+  readonly rawio: boolean;
+  /** Where the configuration tells the admin to allow it: `domains.<key>`. */
+  readonly settingsKey: string;
+  /** Directories (and below) where image headers may name files: `imageDirs`, global and per domain. */
+  readonly imageDirs: readonly string[];
 }
 
-export const defaultSettings: SynthesisSettings = { graphicsTls: false };
+export const defaultSettings: SynthesisSettings = { graphicsTls: false, rawio: false, settingsKey: '<name>', imageDirs: [] };
 
 export interface ResourceContext {
   readonly domain: Domain;

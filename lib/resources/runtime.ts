@@ -1,11 +1,13 @@
 // Files libvirt creates for every running domain and hands to QEMU by path:
 // the private directory (monitor, master key, auto-generated sockets), the
-// channel directory, the pid file, the log, the managed-save image and
-// screenshots; and the emulator binary itself, which libvirt execs after
-// switching to the profile.
+// channel directory, the pid file, the log and screenshots; and the emulator
+// binary itself, which libvirt execs after switching to the profile. The
+// managed-save image gets no rule: libvirt opens it and hands QEMU a
+// descriptor, and a QEMU that could write it would choose the definition the
+// next `virsh start` restores.
 
-import { shortNameVariants } from '../host/layout.ts';
-import { fileAccess, patternAccess, reason, treePattern, type Access } from '../profile/access.ts';
+import { shortNameNeedsId, shortNameVariants } from '../host/layout.ts';
+import { fileAccess, notice, patternAccess, reason, treePattern, type Access } from '../profile/access.ts';
 import type { ResourceModule } from './resource.ts';
 
 export const runtime: ResourceModule = {
@@ -13,6 +15,9 @@ export const runtime: ResourceModule = {
   accesses: ({ domain, layout }) => {
     const { name, id } = domain;
     const result: Access[] = [];
+    if (shortNameNeedsId(id, name)) {
+      result.push(notice("the domain's id is not known yet and its name is 20 bytes or longer: its per-domain directories get rules at the prepare event, which knows the id", reason('domain', 'per-domain directories')));
+    }
     for (const shortName of shortNameVariants(id, name)) {
       result.push(
         ...treePattern([`${layout.qemuLibDir}/domain-`, ...shortName], 'rwk', reason('domain', 'private directory (monitor socket, master key, generated sockets)')),
@@ -24,7 +29,6 @@ export const runtime: ResourceModule = {
     result.push(
       fileAccess(`${layout.qemuRunDir}/${name}.pid`, 'rwk', reason('domain', 'pid file'), 'derived'),
       fileAccess(`${layout.qemuLogDir}/${name}.log`, 'w', reason('domain', 'log (when qemu.conf sets stdio_handler = "file")'), 'derived'),
-      fileAccess(`${layout.qemuLibDir}/save/${name}.save`, 'rw', reason('domain', 'managed save image'), 'derived'),
       patternAccess([`${layout.qemuCacheDir}/qemu.screendump.`, { wildcard: 'any' }], 'rw', reason('domain', 'virsh screenshot')),
     );
     if (domain.statusMonitorPath !== undefined) {

@@ -4,7 +4,8 @@
 
 import type { StorageSource } from '../domain/types.ts';
 import { DomainRefusedError } from '../errors.ts';
-import { chainKey } from '../storage/chain.ts';
+import { entryTypeText } from '../host/host-fs.ts';
+import { chainKey, type ChainLayer } from '../storage/chain.ts';
 import { fileAccess, notice, reason, snippet, treeAccess, type Access } from '../profile/access.ts';
 import type { ResourceContext } from './resource.ts';
 import { vfioGroupAccesses } from './vfio.ts';
@@ -22,17 +23,40 @@ function layerDetail(depth: number, what: 'image' | 'block device' | 'external d
   return what === 'image' || what === 'block device' ? `backing file (depth ${depth})` : `${what} of the backing file at depth ${depth}`;
 }
 
-function headerChainAccesses(path: string, format: string, perms: string, device: string, depth: number, context: ResourceContext): readonly Access[] {
+/**
+ * A layer named by a header, never by the XML: the guest's word. It is never
+ * a device (one in a chain belongs in the XML, as <backingStore type='block'>)
+ * and never writable, even a data file or extent of the disk itself, which
+ * QEMU opens read-write: only <dataStore> in the XML makes that writable.
+ */
+function headerLayerAccesses(layer: ChainLayer, perms: string, device: string, depth: number, context: ResourceContext): readonly Access[] {
+  const layerDepth = depth + layer.depth;
+  const what = layer.role === 'backing' ? 'image' : layer.role === 'data-file' ? 'external data file' : 'extent';
+  const detail = layerDetail(layerDepth, what);
+  if (layer.type !== undefined && layer.type !== 'file') {
+    throw new DomainRefusedError(
+      `refusing the ${detail} named by the header of "${layer.namedBy}": it is ${entryTypeText(layer.type)}, and only regular files are followed from image headers (a device in a chain belongs in the XML, as <backingStore type='block'>)`,
+      { device, path: layer.path },
+    );
+  }
+  const result: Access[] = [{ ...fileAccess(layer.path, backingPerms, reason(device, detail)), origin: 'image' }];
+  if (layerDepth === 0 && perms.includes('w')) {
+    const declare = layer.role === 'data-file' ? 'declare it in the XML with <dataStore> to make it writable' : `grant it in domains.${context.settings.settingsKey}.rules of the configuration to make it writable`;
+    result.push(notice(`the ${detail} "${layer.path}" is named by the header of ${layer.namedBy}, not by the XML: it is read-only (${declare})`, reason(device, detail)));
+  }
+  return result;
+}
+
+/**
+ * The layers an image's header names. `xmlDataStore`: the XML gives the
+ * image a <dataStore>, which libvirt hands QEMU in place of the data file
+ * the header names (so that one is never opened).
+ */
+function headerChainAccesses(path: string, format: string, perms: string, device: string, depth: number, context: ResourceContext, xmlDataStore: boolean): readonly Access[] {
   const chain = context.host.chains.get(chainKey(path, format));
   if (chain === undefined) return [];
-  const result: Access[] = [];
-  for (const layer of chain.layers) {
-    const layerDepth = depth + layer.depth;
-    // An extent or data file belongs to the image that names it and shares its access.
-    const layerPerms = layerDepth === 0 ? perms : backingPerms;
-    const what = layer.role === 'backing' ? 'image' : layer.role === 'data-file' ? 'external data file' : 'extent';
-    result.push({ ...fileAccess(layer.path, layerPerms, reason(device, layerDetail(layerDepth, what))), origin: 'image' });
-  }
+  const opened = chain.layers.filter((layer) => !(xmlDataStore && layer.role === 'data-file' && layer.depth === 0));
+  const result: Access[] = opened.flatMap((layer) => headerLayerAccesses(layer, perms, device, depth, context));
   for (const remote of chain.remote) {
     result.push(notice(`backing "${remote.name}" of ${remote.namedBy} is not a local file: no rule`, reason(device, 'backing chain')));
   }
@@ -65,7 +89,7 @@ export function storageAccesses(source: StorageSource, perms: string, device: st
       if (source.backing.kind === 'layer') {
         result.push(...storageAccesses(source.backing.source, perms, device, context, depth + 1));
       } else if (source.backing.kind === 'unknown' && source.format !== undefined) {
-        result.push(...headerChainAccesses(source.path, source.format, perms, device, depth, context));
+        result.push(...headerChainAccesses(source.path, source.format, perms, device, depth, context, data !== undefined));
       }
       break;
     }
@@ -82,6 +106,7 @@ export function storageAccesses(source: StorageSource, perms: string, device: st
       break;
     }
     case 'network':
+      result.push(snippet('nameservice', reason(device, `${source.protocol} server (reached by host name or address)`)));
       if (source.protocol === 'rbd') result.push(snippet('ceph', reason(device, 'Ceph RBD configuration')));
       if (source.configFile !== undefined) result.push(fileAccess(source.configFile, 'r', reason(device, `${source.protocol} configuration file`)));
       if (source.tls) result.push(snippet('tls', reason(device, `TLS for ${source.protocol}`)));

@@ -3,7 +3,7 @@
 // walk trusts a format only when a header recorded it: an unrecorded one could
 // be raw, and a raw image's first bytes belong to the guest.
 
-import type { HostFs } from '../host/host-fs.ts';
+import type { EntryType, HostFs } from '../host/host-fs.ts';
 import { ImageHeaderError, readImageHeader, type ImageHeaderInfo } from './image-header.ts';
 import { resolveHostPath } from './resolve.ts';
 
@@ -16,6 +16,8 @@ export interface ChainLayer {
   readonly depth: number;
   /** The image whose header named this layer. */
   readonly namedBy: string;
+  /** What is there now, symlinks followed; undefined: nothing. Only a regular file is ever read further. */
+  readonly type: EntryType | undefined;
 }
 
 export type ChainProblem =
@@ -64,6 +66,7 @@ export function readImageChain(topPath: string, topFormat: string, fs: HostFs, l
     if (local === undefined) remote.push({ name, namedBy: image });
     return local === undefined ? undefined : besideImage(image, local);
   };
+  const typeOf = (path: string): EntryType | undefined => fs.lstat(resolveHostPath(path, fs))?.type;
 
   let image = topPath;
   let format = topFormat;
@@ -76,10 +79,10 @@ export function readImageChain(topPath: string, topFormat: string, fs: HostFs, l
       return finish({ kind: 'unreadable', path: image, message: error.message });
     }
     const dataFile = info.dataFile === undefined ? undefined : place(info.dataFile, image);
-    if (dataFile !== undefined) layers.push({ path: dataFile, format: 'raw', role: 'data-file', depth, namedBy: image });
+    if (dataFile !== undefined) layers.push({ path: dataFile, format: 'raw', role: 'data-file', depth, namedBy: image, type: typeOf(dataFile) });
     for (const name of info.extents) {
       const extent = place(name, image);
-      if (extent !== undefined) layers.push({ path: extent, format: undefined, role: 'extent', depth, namedBy: image });
+      if (extent !== undefined) layers.push({ path: extent, format: undefined, role: 'extent', depth, namedBy: image, type: typeOf(extent) });
     }
 
     const backing = info.backingName === undefined ? undefined : place(info.backingName, image);
@@ -88,7 +91,10 @@ export function readImageChain(topPath: string, topFormat: string, fs: HostFs, l
     const real = resolveHostPath(backing, fs);
     if (visited.has(real)) return finish({ kind: 'loop', path: backing });
     visited.add(real);
-    layers.push({ path: backing, format: info.backingFormat, role: 'backing', depth: depth + 1, namedBy: image });
+    const type = fs.lstat(real)?.type;
+    layers.push({ path: backing, format: info.backingFormat, role: 'backing', depth: depth + 1, namedBy: image, type });
+    // A device or anything but a regular file is refused by policy: its header is never read.
+    if (type !== undefined && type !== 'file') return finish();
     if (info.backingFormat === undefined) {
       unprobed.push(backing);
       return finish();

@@ -3,7 +3,8 @@
 // are parsed: a raw image is guest-writable, so a qcow2 header found inside it
 // is the guest's word, and probing it would let a guest name host files.
 
-import type { HostFs } from '../host/host-fs.ts';
+import { UnsafeImageError, type HostFs, type ImageFile } from '../host/host-fs.ts';
+import { resolveHostPath } from './resolve.ts';
 
 export interface ImageHeaderInfo {
   /** Backing file name exactly as stored in the header (may be relative, a protocol URL or `json:{...}`). */
@@ -178,22 +179,36 @@ const parsers: Readonly<Record<string, (head: Buffer, readAt: ReadAt) => ImageHe
 };
 
 function isIoError(error: unknown): error is Error {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string';
+  return error instanceof Error && (error instanceof UnsafeImageError || ('code' in error && typeof error.code === 'string'));
 }
 
-/** The header of `path` read as the DECLARED `format`; other formats are never opened. */
+/**
+ * The header of `path` read as the DECLARED `format`; other formats are never
+ * opened. The path is resolved first and opened without following anything
+ * (HostFs.openImage): only a regular file or a block device is ever opened,
+ * and a missing one has no header.
+ */
 export function readImageHeader(path: string, format: string, fs: HostFs): ImageHeaderInfo {
   const parse = Object.hasOwn(parsers, format) ? parsers[format] : undefined;
   if (parse === undefined) return noInfo;
-  const entry = fs.stat(path);
-  if (entry === undefined) return noInfo;
-  // A FIFO would block the hook and a character device would feed it anything.
-  if (!entry.isFile && !entry.isBlockDevice) throw new ImageHeaderError(`cannot read ${format} header of "${path}": not a regular file or block device`, path);
+  const real = resolveHostPath(path, fs);
+  let image: ImageFile | undefined;
   try {
-    const head = fs.read(path, 0, headSize);
-    return parse(head, (offset, length) => (offset + length <= head.length ? head.subarray(offset, offset + length) : fs.read(path, offset, length)));
+    try {
+      image = fs.openImage(real);
+    } catch (error) {
+      // Not there (yet): no header, nothing below it.
+      if (isIoError(error) && 'code' in error && error.code === 'ENOENT') return noInfo;
+      throw error;
+    }
+    const file = image;
+    const head = file.read(0, headSize);
+    return parse(head, (offset, length) => (offset + length <= head.length ? head.subarray(offset, offset + length) : file.read(offset, length)));
   } catch (error) {
     if (!(error instanceof ImageHeaderError) && !isIoError(error)) throw error;
-    throw new ImageHeaderError(`cannot read ${format} header of "${path}": ${error.message}`, path, { cause: error });
+    const via = real === path ? '' : ` (resolved to "${real}")`;
+    throw new ImageHeaderError(`cannot read ${format} header of "${path}"${via}: ${error.message}`, path, { cause: error });
+  } finally {
+    image?.close();
   }
 }

@@ -1,7 +1,10 @@
 // The name AppArmor matches is the one the kernel arrives at when QEMU opens a
 // path: symlinks followed, and `..` taken after them (so `/link/..` is the
 // parent of the link's target, not of the link). Only the part that does not
-// exist yet (an image QEMU will create) can be normalised lexically.
+// exist yet (an image QEMU will create) can be normalised lexically. The walk
+// goes one name at a time, as the kernel's does, and reports every symlink it
+// followed: whoever can write the directory a symlink lives in chooses where
+// the path leads.
 
 import * as path from 'node:path';
 import type { HostFs } from '../host/host-fs.ts';
@@ -15,61 +18,59 @@ export function normalizeLexically(p: string): string {
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }
 
-type Step =
-  | { readonly kind: 'resolved'; readonly path: string }
-  | { readonly kind: 'link'; readonly path: string }
-  | { readonly kind: 'give-up' };
-
-function errorCode(error: unknown): unknown {
-  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+export interface Resolution {
+  /** The path as AppArmor will see it. */
+  readonly path: string;
+  /** Every symlink followed on the way, as host paths whose directory is already resolved, in order. */
+  readonly links: readonly string[];
 }
 
-function isSymlink(hostPath: string, fs: HostFs): boolean {
-  try {
-    return fs.lstat(hostPath)?.isSymbolicLink === true;
-  } catch {
-    // ENOTDIR and friends: nothing is there to follow.
-    return false;
-  }
-}
+const join = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+const names = (p: string): string[] => p.split('/').filter((n) => n !== '' && n !== '.');
 
-/** realpath of the longest existing prefix plus the rest, or the next hop through a dangling link. */
-function resolveOnce(current: string, fs: HostFs, mayFollow: boolean): Step {
-  const parts = current.split('/').filter((part) => part !== '');
-  for (let end = parts.length; end > 0; end -= 1) {
-    const prefix = `/${parts.slice(0, end).join('/')}`;
-    const tail = parts.slice(end).join('/');
-    try {
-      return { kind: 'resolved', path: normalizeLexically(`${fs.realpath(prefix)}/${tail}`) };
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'ELOOP') return { kind: 'give-up' };
-      // EACCES: a root-squashed NFS directory still has a resolvable prefix above it.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES') throw error;
+/** The path as AppArmor will see it when QEMU opens `hostPath` (which must be absolute), and the symlinks on the way. */
+export function resolveWithLinks(hostPath: string, fs: HostFs): Resolution {
+  if (!hostPath.startsWith('/')) throw new Error(`cannot resolve "${hostPath}": not an absolute path`);
+  const links: string[] = [];
+  let done = '/';
+  const todo = names(hostPath);
+  while (todo.length > 0) {
+    const name = todo.shift() ?? '';
+    if (name === '..') {
+      // The parent of what is resolved so far: `..` comes after the symlinks.
+      done = path.posix.dirname(done);
+      continue;
     }
-    if (isSymlink(prefix, fs)) {
-      if (!mayFollow) return { kind: 'give-up' };
+    const candidate = join(done, name);
+    const entry = fs.lstat(candidate);
+    if (entry === undefined) {
+      // Nothing there (yet): the rest is text.
+      return { path: normalizeLexically([candidate, ...todo].join('/')), links };
+    }
+    if (entry.type === 'symlink') {
+      if (links.length >= maxLinkHops) {
+        // The kernel would fail the open with ELOOP; the rule names the path as written.
+        return { path: normalizeLexically(hostPath), links };
+      }
       let target: string;
       try {
-        target = fs.readlink(prefix);
+        target = fs.readlink(candidate);
       } catch {
-        return { kind: 'give-up' };
+        return { path: normalizeLexically(hostPath), links };
       }
-      const base = target.startsWith('/') ? '' : `/${parts.slice(0, end - 1).join('/')}`;
-      return { kind: 'link', path: `${base}/${target}/${tail}` };
+      links.push(candidate);
+      if (target.startsWith('/')) done = '/';
+      todo.unshift(...names(target));
+      continue;
     }
+    done = candidate;
+    // Below a file the kernel finds nothing (ENOTDIR): the rest is text.
+    if (entry.type !== 'directory' && todo.length > 0) return { path: normalizeLexically([done, ...todo].join('/')), links };
   }
-  return { kind: 'resolved', path: normalizeLexically(current) };
+  return { path: done, links };
 }
 
 /** The path as AppArmor will see it when QEMU opens `hostPath` (which must be absolute). */
 export function resolveHostPath(hostPath: string, fs: HostFs): string {
-  if (!hostPath.startsWith('/')) throw new Error(`cannot resolve "${hostPath}": not an absolute path`);
-  let current = hostPath;
-  for (let hops = 0; ; hops += 1) {
-    const step = resolveOnce(current, fs, hops < maxLinkHops);
-    if (step.kind === 'resolved') return step.path;
-    if (step.kind === 'give-up') return normalizeLexically(hostPath);
-    current = step.path;
-  }
+  return resolveWithLinks(hostPath, fs).path;
 }

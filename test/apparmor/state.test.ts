@@ -2,7 +2,8 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
-import { listStates, readState, removeState, sha256, writeState, type DomainState } from '../../lib/apparmor/state.ts';
+import { listStates, readState, removeState, writeState, type DomainState } from '../../lib/apparmor/state.ts';
+import { sha256 } from '../../lib/sha256.ts';
 
 const newDir = (): string => tmp.dirSync({ unsafeCleanup: true }).name;
 
@@ -21,11 +22,6 @@ const state = (uuid: string, fields: Partial<DomainState> = {}): DomainState => 
 
 const a = '6f1d2c3b-0000-4000-8000-00000000000a';
 const b = '6f1d2c3b-0000-4000-8000-00000000000b';
-
-test('sha256 of text, hex', (t) => {
-  t.is(sha256(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-  t.is(sha256('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-});
 
 test('a state goes round: written as JSON under domains/<uuid>.json, read back, removed', (t) => {
   const dir = newDir();

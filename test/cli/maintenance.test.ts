@@ -2,6 +2,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import tmp from 'tmp';
+import { listImageRecords, recordImageLocations } from '../../lib/apparmor/image-record.ts';
 import { listStates } from '../../lib/apparmor/state.ts';
 import { dispatch } from '../../lib/hook/dispatch.ts';
 import { parseHookArgv } from '../../lib/hook/event.ts';
@@ -27,10 +28,25 @@ test('gc removes the profiles of domains that no longer run and keeps the runnin
   fs.writeFileSync(path.join(env.runDir, 'up.xml'), `<domstatus state='running' pid='1'>${xml(env, 'up', running, 'wrapper')}</domstatus>`);
   const gc = await runCapture(['gc', '--config-file', env.configFile]);
   t.is(gc.code, 0, gc.stderr);
-  t.is(gc.stdout, `removed profile libvirt-${gone} of 'down' (not-loaded)\n`);
+  // Neither is defined here: the stopped one's image record goes too.
+  t.is(gc.stdout, `removed profile libvirt-${gone} of 'down' (not-loaded)\nremoved the image record of ${gone}: libvirt defines no such domain\n`);
   t.deepEqual(listStates(env.config.paths.stateDir).map((s) => s.uuid), [running]);
   t.true(fs.existsSync(env.filesFile(running)));
   t.false(fs.existsSync(env.filesFile(gone)));
+});
+
+test('gc prunes the image records of domains libvirt no longer defines, and keeps those of defined and running ones', async (t) => {
+  const env = withRunDir();
+  const defined = '11111111-0000-4000-8000-000000000003';
+  const definitions = path.join(env.config.paths.libvirtConfigDir, 'qemu');
+  fs.mkdirSync(definitions, { recursive: true });
+  fs.writeFileSync(path.join(definitions, 'kept.xml'), xml(env, 'kept', defined, 'wrapper'));
+  for (const uuid of [running, gone, defined]) recordImageLocations(env.config.paths.stateDir, uuid, ['/srv/vms']);
+  fs.writeFileSync(path.join(env.runDir, 'up.xml'), `<domstatus state='running' pid='1'>${xml(env, 'up', running, 'wrapper')}</domstatus>`);
+  const gc = await runCapture(['gc', '--config-file', env.configFile]);
+  t.is(gc.code, 0, gc.stderr);
+  t.is(gc.stdout, `removed the image record of ${gone}: libvirt defines no such domain\n`);
+  t.deepEqual(listImageRecords(env.config.paths.stateDir), [running, gone, defined].filter((u) => u !== gone).sort());
 });
 
 test('sync loads placeholders for defined libvirt-mode domains and the profiles of running ones', async (t) => {

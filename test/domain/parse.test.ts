@@ -184,6 +184,11 @@ test('reads graphics sockets, GL and TLS', (t) => {
   );
 });
 
+test('reads the addresses graphics listen on, attribute and <listen> alike', (t) => {
+  const domain = parseDomain(domainXml(`<graphics type='vnc' listen='0.0.0.0'><listen type='address' address='0.0.0.0'/><listen type='address' address='console.example'/><listen type='network' network='default'/></graphics>`));
+  t.deepEqual(devicesOf(domain, 'graphics')[0]?.listenAddresses, ['0.0.0.0', 'console.example']);
+});
+
 test('reads host devices of every type', (t) => {
   const domain = parseDomain(
     domainXml(

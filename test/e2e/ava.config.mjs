@@ -7,5 +7,7 @@ export default {
   workerThreads: false,
   serial: true,
   concurrency: 1,
-  timeout: '25m',
+  // The guests boot before any result: two at a time, under TCG, they take
+  // most of an hour on a busy two-core machine (each guest has its own timeout).
+  timeout: '75m',
 };

@@ -56,5 +56,32 @@ export function buildHostTree(): string {
   mkdir('/srv/vms/sub');
   // An absolute symlink leaves the tree: it names the real host's /etc.
   link('/srv/links/etc', '/etc');
+
+  // QEMU runs as libvirt-qemu (Debian's default, no qemu.conf here), a user
+  // that owns nothing in this tree: only what is writable to others is its.
+  write('/etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:107:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n');
+  write('/etc/group', 'root:x:0:\nkvm:x:107:\nlibvirt-qemu:x:64055:libvirt-qemu\n');
+  // libvirt's NVRAM directory is the QEMU user's (here: writable to all), and a
+  // guest swapped its variable store for a link to another guest's.
+  const nvram = '/var/lib/libvirt/qemu/nvram';
+  write(`${nvram}/other_VARS.fd`, Buffer.alloc(4096));
+  link(`${nvram}/swapped_VARS.fd`, 'other_VARS.fd');
+  fs.chmodSync(at(nvram), 0o777);
+
+  // Headers a guest could have rewritten (issue 12, finding 1): naming a
+  // device, a FIFO, another guest's NVRAM, root's home; an external data
+  // file; and a disk rebased (qemu-img rebase -u) out of its usual place.
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/dev/sda', '-F', 'raw', 'dev-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', `${nvram}/other_VARS.fd`, '-F', 'raw', 'nvram-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/root/secrets.img', '-F', 'raw', 'root-backed.qcow2', '16M');
+  execFileSync('mkfifo', [at(`${images}/pipe.raw`)]);
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', 'pipe.raw', '-F', 'raw', 'fifo-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=with-data.raw', 'with-data.qcow2', '16M');
+  qemuImg('/srv/elsewhere', 'create', '-q', '-f', 'qcow2', 'base.qcow2', '16M');
+  qemuImg('/srv/rebased', 'create', '-q', '-f', 'qcow2', '-u', '-b', '/srv/elsewhere/base.qcow2', '-F', 'qcow2', 'top.qcow2', '16M');
+  // NVRAM kept outside libvirt's directory, the guests' stores side by side.
+  write('/srv/nvram/own_VARS.fd', Buffer.alloc(4096));
+  write('/srv/nvram/other_VARS.fd', Buffer.alloc(4096));
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/srv/nvram/other_VARS.fd', '-F', 'raw', 'nvram-dir-backed.qcow2', '16M');
   return root;
 }

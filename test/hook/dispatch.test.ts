@@ -47,6 +47,29 @@ test('prepare writes and compiles the profile; start finds it unchanged; release
   t.regex(run(env, 'web-01 release end -', xml).log, /mode=wrapper outcome=not-loaded/);
 });
 
+test('a domain started before compiles from the parser cache; a start that changes nothing writes nothing', (t) => {
+  const env = hookEnv();
+  const xml = domainXml(env);
+  t.is(run(env, 'web-01 prepare begin -', xml).exitCode, 0);
+  const cacheFiles = (): Map<string, fs.Stats> =>
+    new Map(fs.readdirSync(env.config.paths.cacheDir, { recursive: true, encoding: 'utf8' }).map((f) => [f, fs.statSync(path.join(env.config.paths.cacheDir, f))] as const));
+  const written = [env.filesFile(uuid), env.profileFile(uuid), path.join(env.config.paths.stateDir, 'domains', `${uuid}.json`)];
+  const before = written.map((f) => fs.statSync(f));
+  t.regex(run(env, 'web-01 start begin -', xml).log, /outcome=unchanged/);
+  t.deepEqual(written.map((f) => [fs.statSync(f).ino, fs.statSync(f).mtimeMs]), before.map((s) => [s.ino, s.mtimeMs]), 'start rewrote nothing');
+  const compiled = cacheFiles();
+  run(env, 'web-01 stopped end -', xml);
+  run(env, 'web-01 release end -', xml);
+  t.false(fs.existsSync(env.filesFile(uuid)));
+  // Written anew, with the mtime the cache was compiled against: apparmor_parser loads the cache instead of compiling.
+  t.regex(run(env, 'web-01 prepare begin -', xml).log, /outcome=compiled/);
+  t.deepEqual(
+    [...cacheFiles()].filter(([, s]) => s.isFile()).map(([f, s]) => [f, s.ino, s.mtimeMs]),
+    [...compiled].filter(([, s]) => s.isFile()).map(([f, s]) => [f, s.ino, s.mtimeMs]),
+    'the cache was read, not written again',
+  );
+});
+
 test('a refused disk fails prepare with one line; release after it leaves nothing behind', (t) => {
   const env = hookEnv();
   const xml = domainXml(env, { disk: '/etc/shadow' });
@@ -259,6 +282,20 @@ test('per-domain rules and complain mode from the configuration', (t) => {
   const env = hookEnv({ domains: { 'web-01': { rules: ['/srv/extra/** r,'], complain: true } } });
   t.is(run(env, 'web-01 prepare begin -', domainXml(env)).exitCode, 0);
   t.regex(fs.readFileSync(env.filesFile(uuid), 'utf8'), /# configuration: domains\.web-01\.rules\n\/srv\/extra\/\*\* r,/);
+});
+
+test('domains named constructor, __proto__ and toString start, with or without configuration (issue 12, finding 5)', (t) => {
+  for (const [withRule, settings] of [[false, {}], [false, { domains: { web: { complain: true } } }], [true, { domains: { constructor: { rules: ['/srv/c r,'] } } }]] as const) {
+    const env = hookEnv(settings);
+    for (const [i, name] of ['constructor', '__proto__', 'toString'].entries()) {
+      const domainUuid = `3a1f2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5${i}`;
+      const prepare = run(env, `${name} prepare begin -`, domainXml(env, { name, uuid: domainUuid }));
+      t.is(prepare.exitCode, 0, `${name}: ${prepare.stderr.join('\n')}`);
+      t.regex(prepare.log, /outcome=compiled/);
+      const files = fs.readFileSync(env.filesFile(domainUuid), 'utf8');
+      t.is(files.includes('/srv/c r,'), withRule && name === 'constructor', name);
+    }
+  }
 });
 
 test('when AppArmor is off the domain starts unconfined, with a warning and nothing written', (t) => {

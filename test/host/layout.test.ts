@@ -12,9 +12,17 @@ const variants = test.macro({
 });
 
 test(variants, 7, 'web-01', [`${anyId}-web-01`]);
-test(variants, 7, '12345678901234567890', [`${anyId}-12345678901234567890`]);
+test(variants, 7, '1234567890123456789', [`${anyId}-1234567890123456789`]);
+// Issue 12, finding 4: from 20 bytes on, a longer name's cut can be this name.
+test(variants, 9, 'db-replica-east-0001', ['9-db-replica-east-0001']);
+test(variants, 9, 'db-replica-east-00012', ['9-db-replica-east-0001']);
 test(variants, 7, '123456789012345678901', ['7-12345678901234567890']);
-test(variants, undefined, '123456789012345678901', [`${anyId}-12345678901234567890`]);
+test(variants, undefined, 'db-replica-east-0001', []);
+test(variants, undefined, '123456789012345678901', []);
+test(variants, undefined, 'web-01', [`${anyId}-web-01`]);
 test(variants, 7, 'vm\\[1\\]', [`${anyId}-vm\\x5c\\[1\\x5c\\]`]);
 test(variants, 12, 'Größenwahn-Übersetzungsmaschine', ['12-Größenwahn-Übersetzu', '12-Größenwahn-Überse*']);
 test(variants, 12, 'Größenwahn', [`${anyId}-Größenwahn`]);
+// Fewer than 20 characters but 20 bytes or more: the byte cut is a prefix, which needs the id.
+test(variants, 12, 'ÄÄÄÄÄÄÄÄÄÄÄ', ['12-ÄÄÄÄÄÄÄÄÄÄÄ', '12-ÄÄÄÄÄÄÄÄÄÄ*']);
+test(variants, undefined, 'ÄÄÄÄÄÄÄÄÄÄÄ', []);

@@ -34,6 +34,26 @@ test(escapes, '/srv/vm/a\\bc', '/srv/vm/a\\x5cbc');
 test(escapes, '/srv/vm/a^b', '/srv/vm/a\\^b');
 test(escapes, '/srv/vm/a b,c#d=e$f(g)|h+i', '/srv/vm/a b,c#d=e$f(g)|h+i');
 test(escapes, '/srv/vm/café/ü', '/srv/vm/café/ü');
+test(escapes, '/srv/vm/tab\there', '/srv/vm/tab\\x09here');
+test(escapes, '/srv/vm/a\u0001b', '/srv/vm/a\\x01b');
+test(escapes, '/srv/vm/a\nb', '/srv/vm/a\\x0ab');
+test(escapes, '/srv/vm/a\rb\u001b[0m\u007f', '/srv/vm/a\\x0db\\x1b\\[0m\\x7f');
+
+test('every control character is read back by the parser as exactly that byte', (t) => {
+  // The parser prints a rule's literal bytes on the left of its dump: each
+  // \xNN must become the one byte, never a longer hex number that eats the
+  // next character ("b" and "f" are hex digits).
+  const codes = [...Array(0x20).keys()].slice(1).concat(0x7f);
+  const paths = codes.map((code) => `/srv/c${String.fromCharCode(code)}bf.img`);
+  const profile = `profile t {\n${paths.map((p) => `  "${escapeLiteral(p)}" r,`).join('\n')}\n}\n`;
+  const compiled = compileProfile(profile);
+  t.true(compiled.ok, compiled.output);
+  const dump = ruleExpressions(profile);
+  for (const p of paths) {
+    const literal = p.replace(/\./g, '\\.');
+    t.true(dump.includes(`rule: ${literal}  ->`), JSON.stringify(p));
+  }
+});
 
 test('a path ending in a backslash does not swallow the next rule', (t) => {
   // The parser's lexer reads `\\"` as an escaped quote: this pair of rules

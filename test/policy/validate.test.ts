@@ -10,11 +10,14 @@ const name = test.macro({
   title: (_given, value: string, expected: RegExp | undefined) => `name ${JSON.stringify(value)} is ${expected === undefined ? 'accepted' : 'refused'}`,
 });
 
-for (const c of ['/', '[', ']', '{', '}', '?', '^', ',', '"', '*']) test(name, `vm${c}x`, new RegExp(`contains "\\${c}"`));
+// libvirt's QEMU driver refuses "/" in names (and "\n" at define only); everything else is escaped.
+test(name, 'vm/x', /contains "\/"/);
+test(name, '../etc', /contains "\/"/);
 test(name, '', /empty/);
-test(name, 'vm\nx', /control character/);
-test(name, 'vm\u0000x', /control character/);
-for (const ok of ['web-01', '--version', '-x', '007', 'vm with spaces', 'é名前', 'a\\b', 'a@b', 'a#b', 'a!b$c']) test(name, ok, undefined);
+test(name, 'vm\u0000x', /NUL/);
+for (const ok of ['web-01', '--version', '-x', '007', 'vm with spaces', 'é名前', 'a\\b', 'a@b', 'a#b', 'a!b$c', 'foo=1,bar=2', 'vm[1]', 'vm"*', '{a,b}', 'x?^', 'tab\there', 'ctl\u0001x', 'esc\u001b[31m', 'vm\nx', 'del\u007f', '.', '..']) {
+  test(name, ok, undefined);
+}
 
 const path = test.macro({
   exec(t, value: string, expected: RegExp | undefined) {
@@ -26,9 +29,10 @@ const path = test.macro({
 });
 test(path, 'disk.img', /not absolute/);
 test(path, './disk.img', /not absolute/);
-test(path, '/srv/a\nb', /control character/);
-test(path, '/srv/a\rb', /control character/);
-test(path, '/srv/a\u007fb', /control character/);
+test(path, '/srv/a\u0000b', /NUL/);
+test(path, '/srv/a\nb', undefined);
+test(path, '/srv/a\rb', undefined);
+test(path, '/srv/a\u007fb', undefined);
 test(path, '/srv/[e]tc', undefined);
 
 const restricted = test.macro({

@@ -6,6 +6,7 @@ import tmp from 'tmp';
 import { qcow2Bytes } from '../helpers/qcow2.ts';
 import { localFs, type HostFs } from '../../lib/host/host-fs.ts';
 import { chainKey, maxChainDepth, readImageChain, type ChainLayer, type ImageChain } from '../../lib/storage/chain.ts';
+import { resolveHostPath } from '../../lib/storage/resolve.ts';
 
 const root = nodeFs.realpathSync(tmp.dirSync({ unsafeCleanup: true }).name);
 const fs = localFs(root);
@@ -18,7 +19,15 @@ function qemuImg(cwd: string, ...args: string[]): void {
 /** A qcow2 header naming a qcow2 backing file: qemu-img is too slow for 1,000 of them. */
 const qcow2Header = (backingName: string): Buffer => qcow2Bytes({ backingName, backingFormat: 'qcow2' });
 
-const layer = (path: string, format: string | undefined, depth: number, namedBy: string, role: ChainLayer['role'] = 'backing'): ChainLayer => ({ path, format, role, depth, namedBy });
+/** A layer as the chain reports it; its type is what the test root holds at that path now. */
+const layer = (path: string, format: string | undefined, depth: number, namedBy: string, role: ChainLayer['role'] = 'backing'): ChainLayer => ({
+  path,
+  format,
+  role,
+  depth,
+  namedBy,
+  type: fs.lstat(resolveHostPath(path, fs))?.type,
+});
 const chain = (fields: Partial<ImageChain>): ImageChain => ({ layers: [], remote: [], unprobed: [], problem: undefined, ...fields });
 
 // Built at load time, as the tests below only read.
@@ -134,7 +143,7 @@ test('data files and extents carry the depth of the image that names them', (t) 
 
 test('the top image is read only for its declared format', (t) => {
   const reads: string[] = [];
-  const spy: HostFs = { ...fs, read: (p, offset, length) => (reads.push(p), fs.read(p, offset, length)) };
+  const spy: HostFs = { ...fs, openImage: (p) => (reads.push(p), fs.openImage(p)) };
   t.deepEqual(readImageChain('/vm/top.qcow2', 'raw', spy), chain({}));
   t.deepEqual(reads, []);
 });
@@ -142,4 +151,27 @@ test('the top image is read only for its declared format', (t) => {
 test('chain keys tell formats apart', (t) => {
   t.not(chainKey('/vm/top.qcow2', 'qcow2'), chainKey('/vm/top.qcow2', 'raw'));
   t.is(chainKey('/a', 'qcow2'), chainKey('/a', 'qcow2'));
+});
+
+// Issue 12, finding 1: what a header names is looked at (lstat, symlinks
+// followed) and never read further unless it is a regular file.
+test('a layer that is not a regular file ends the chain, unread, with its type', (t) => {
+  execFileSync('mkfifo', [inRoot('misc/fifo.img')]);
+  qemuImg('misc', 'create', '-f', 'qcow2', '-u', '-b', 'fifo.img', '-F', 'qcow2', 'fifo-top.qcow2', '1M');
+  const opened: string[] = [];
+  const spy: HostFs = { ...fs, openImage: (p) => (opened.push(p), fs.openImage(p)) };
+  const result = readImageChain('/misc/fifo-top.qcow2', 'qcow2', spy);
+  t.like(result.layers[0], { path: '/misc/fifo.img', type: 'fifo', role: 'backing', depth: 1 });
+  t.is(result.layers.length, 1);
+  t.deepEqual(opened, ['/misc/fifo-top.qcow2'], 'the FIFO is never opened');
+
+  qemuImg('misc', 'create', '-f', 'qcow2', '-u', '-b', '/dev/vg0/base', '-F', 'qcow2', 'lv-top.qcow2', '1M');
+  const asBlock: HostFs = { ...fs, lstat: (p) => (p === '/dev/vg0/base' ? { type: 'block', mode: 0o660, uid: 0, gid: 6 } : fs.lstat(p)), openImage: (p) => (opened.push(p), fs.openImage(p)) };
+  t.like(readImageChain('/misc/lv-top.qcow2', 'qcow2', asBlock).layers[0], { path: '/dev/vg0/base', type: 'block' });
+  t.false(opened.includes('/dev/vg0/base'));
+});
+
+test('a layer that is not there yet has no type', (t) => {
+  qemuImg('misc', 'create', '-f', 'qcow2', '-u', '-b', 'nowhere.qcow2', '-F', 'qcow2', 'dangling-top.qcow2', '1M');
+  t.like(readImageChain('/misc/dangling-top.qcow2', 'qcow2', fs).layers[0], { path: '/misc/nowhere.qcow2', type: undefined });
 });

@@ -78,7 +78,7 @@ test('an endless chain of dangling links stops after 40 hops', (t) => {
     realpath: (p) => {
       throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
     },
-    lstat: () => ({ isFile: false, isDirectory: false, isSymbolicLink: true, isBlockDevice: false }),
+    lstat: () => ({ type: 'symlink', mode: 0o777, uid: 0, gid: 0 }),
     readlink: () => {
       readlinks += 1;
       return `hop${readlinks}`;
@@ -91,7 +91,7 @@ test('an endless chain of dangling links stops after 40 hops', (t) => {
 test('unexpected errors are not swallowed', (t) => {
   const broken: HostFs = {
     ...rootedFs,
-    realpath: () => {
+    lstat: () => {
       throw Object.assign(new Error('EIO'), { code: 'EIO' });
     },
   };

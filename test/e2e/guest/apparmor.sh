@@ -216,13 +216,7 @@ begin_scenario denials 'no AppArmor denial of a profile of ours other than those
 # What the scenarios provoke on purpose: /etc/shadow, the disk elsewhere, and
 # static-label-legacy's guest reading the other guest's disk.
 expected="name=\"(/etc/shadow|/srv/e2e/elsewhere/other.qcow2)\"|profile=\"libvirt-$U3\" name=\"$IMAGES/wrap/top.qcow2\""
-ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook|virt-aa-helper)"'
-denied=$(apparmor_lines | grep -F 'apparmor="DENIED"')
-ours=$(grep -E "$ours_re" <<<"$denied")
-unexpected=$(printf '%s\n' "$ours" | grep -vE "$expected" | grep .)
-while IFS= read -r line; do [[ -z $line ]] || fact 'denial (of ours)' "$line"; done <<<"$ours"
-while IFS= read -r line; do [[ -z $line ]] || fact 'denial (other profile)' "$line"; done < <(grep -vE "$ours_re" <<<"$denied")
-check_eq 'no unexpected denial' "$unexpected" ''
+check_no_unexpected_denials "$expected"
 end_scenario
 
 finish_boot

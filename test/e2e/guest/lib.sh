@@ -350,6 +350,19 @@ apparmor_lines() { # [N]
 }
 DMESG_MARK=0
 dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+
+# The check every boot ends with: no AppArmor denial of a profile of ours (the
+# per-VM ones, the hook's, libvirt's helper's, which runs ours) but those the
+# scenarios provoked on purpose; every denial is printed as a fact.
+check_no_unexpected_denials() { # ERE of the provoked ones
+	local ours_re='profile="(:[^:]*:)?(libvirt-[0-9a-f-]{36}|virt-aa-hook|virt-aa-helper)"' denied ours unexpected line
+	denied=$(apparmor_lines | grep -F 'apparmor="DENIED"')
+	ours=$(grep -E "$ours_re" <<<"$denied")
+	unexpected=$(printf '%s\n' "$ours" | grep -vE "$1" | grep .)
+	while IFS= read -r line; do [[ -z $line ]] || fact 'denial (of ours)' "$line"; done <<<"$ours"
+	while IFS= read -r line; do [[ -z $line ]] || fact 'denial (other profile)' "$line"; done < <(grep -vE "$ours_re" <<<"$denied")
+	check_eq 'no unexpected denial' "$unexpected" ''
+}
 apparmor_lines_since_mark() { apparmor_lines "$DMESG_MARK"; }
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // host's root read-only over 9p (see guest/init.sh), under TCG (nested KVM
 // hangs these machines' guests at "Probing EDD": test-environment.md).
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Kernel } from './initramfs.ts';
@@ -60,11 +60,18 @@ function qemuArgs(o: BootOptions): string[] {
   ];
 }
 
+/** Guests still running: killed when this process exits, however it exits (ava's own timeout, a crash). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const qemu of running) qemu.kill('SIGKILL');
+});
+
 /** Runs the guest to its power-off (or kills it at the timeout), its serial console written to a file. */
 export function bootGuest(o: BootOptions): Promise<BootResult> {
   const started = Date.now();
   const console = fs.openSync(o.consoleLog, 'w');
   const qemu = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['ignore', console, console] });
+  running.add(qemu);
   if (o.background && qemu.pid !== undefined) os.setPriority(qemu.pid, 19);
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -76,6 +83,7 @@ export function bootGuest(o: BootOptions): Promise<BootResult> {
     const finish = (exitCode: number | null): void => {
       if (finished) return;
       finished = true;
+      running.delete(qemu);
       clearTimeout(timer);
       fs.closeSync(console);
       resolve({ ms: Date.now() - started, timedOut, exitCode });
