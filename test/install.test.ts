@@ -627,3 +627,25 @@ test('uninstall refuses while a domain names a wrapper of the emulator directory
   t.regex(refused.stderr, /^  new-vm$/m);
   t.regex(refused.stderr, /virt-aa-hook unenroll --all/);
 });
+
+test('install puts every file and link the manifest lists for this target, with its mode; uninstall takes every one away', (t) => {
+  const staged = stagedRoot({ systemd: true });
+  ok(install(staged));
+  const lines = execFileSync(process.execPath, [distCli, 'manifest', '--flavour', 'local', '--root', staged.root], { encoding: 'utf8' }).trimEnd().split('\n');
+  const targets: string[] = [];
+  for (const line of lines) {
+    const [kind = '', a = '', , , target = ''] = line.split('\t');
+    if (kind === 'file') {
+      targets.push(target);
+      t.is(mode(staged.at(target.slice(1))), Number.parseInt(a, 8), target);
+    } else if (kind === 'link') {
+      targets.push(a);
+      t.true(fs.lstatSync(staged.at(a.slice(1))).isSymbolicLink(), a);
+    }
+  }
+  t.true(targets.includes('/usr/share/man/man8/virt-aa-hook.8'));
+  t.true(targets.includes('/usr/share/bash-completion/completions/virt-aa-hook'));
+  t.regex(fs.readFileSync(staged.at('usr/share/man/man8/virt-aa-hook-qemu.8'), 'utf8'), /^\.TH VIRT-AA-HOOK-QEMU 8 /m);
+  ok(uninstall(staged));
+  t.deepEqual(targets.filter((target) => fs.existsSync(staged.at(target.slice(1)))), []);
+});

@@ -3,15 +3,15 @@
 # manifest, and what both ask of the running system. One copy, so the two
 # scripts cannot drift apart on what install writes and uninstall undoes.
 
-# Paths on the target system (prefixed with --root when given).
+# The paths that must be known before the program can be asked (where it is,
+# and where install recorded the node it runs on): lib/install/manifest.ts
+# owns them too (libDir, installRecordPath), and test/install.test.ts checks
+# that both say the same. Every other path comes from the program
+# (program_paths). All are paths on the target system (prefixed with --root
+# when given).
 readonly libdir=/usr/lib/virt-aa-hook
-readonly hook=/etc/libvirt/hooks/qemu
-readonly aa=/etc/apparmor.d
-readonly hook_profile=$aa/etc.libvirt.hooks.qemu
 readonly state_dir=/var/lib/virt-aa-hook
 readonly manifest_file=$state_dir/install-manifest
-readonly cache_dir=/var/cache/apparmor/virt-aa-hook
-readonly conf_dir=/etc/virt-aa-hook
 # Our block in the libvirt daemons' local overrides.
 readonly begin_marker='# BEGIN virt-aa-hook'
 readonly end_marker='# END virt-aa-hook'
@@ -96,15 +96,40 @@ run_program() { # node bundle args...
 # target says (lib/config.ts; bash has no JSON parser), as shell variables of
 # the same names (libvirtHelper, originalHelper, emulatorDir, ...), and
 # $emulator_dir and $wrapper_dir: the wrappers named like the emulators, and
-# the per-domain wrappers of earlier versions.
+# the per-domain wrappers of earlier versions; and the layout of an install
+# (lib/install/manifest.ts): $hook, $hook_profile, $aa, $cache_dir, $conf_dir,
+# hookPath, movedHookPath, shippedHookPath, ...
 program_paths() { # node bundle [--root DIR]
   local out value
   out=$(run_program "$@" paths --shell) || die "could not ask $2 for its paths (is the configuration valid?)"
-  # NAME='value' lines, quoted by the program (lib/cli/paths.ts).
+  # NAME='value' lines, quoted by the program (lib/cli/paths.ts, lib/cli/package.ts).
+  eval "$out"
+  out=$(run_program "$@" manifest --format shell) || die "could not ask $2 for its layout"
   eval "$out"
   emulator_dir=$emulatorDir wrapper_dir=$wrapperDir
+  hook=$hookPath hook_profile=$hookProfilePath aa=$apparmorDir cache_dir=$cacheDir conf_dir=$configDir
   # They go into sed expressions, AppArmor rules and rm -f globs: plain paths only.
-  for value in "$emulator_dir" "$wrapper_dir" "$libvirtHelper" "$originalHelper"; do
+  for value in "$emulator_dir" "$wrapper_dir" "$libvirtHelper" "$originalHelper" "$hook" "$hook_profile" "$aa" "$cache_dir" "$conf_dir"; do
     [[ $value =~ ^/[A-Za-z0-9._+/-]+$ && $value != *..* ]] || die "$2 names the path '$value': not a plain absolute path"
   done
+}
+
+# A package's maintainer scripts tell the running daemons, so they find the
+# hook that was added or no longer call the one removed (libvirt looks for
+# hooks when it starts or reloads; a reload keeps the guests running).
+# Returns 1 when no daemon runs.
+reload_daemons() {
+  local pidfile pid reloaded=1
+  if [[ -d /run/systemd/system ]]; then
+    systemctl try-reload-or-restart libvirtd.service virtqemud.service >/dev/null 2>&1 && say "reloaded libvirtd and virtqemud where they run"
+    return 0
+  fi
+  for pidfile in /run/libvirtd.pid /run/virtqemud.pid; do
+    pid=$(cat "$pidfile" 2>/dev/null) || continue
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -HUP "$pid" 2>/dev/null; then
+      say "reloaded ${pidfile##*/} (SIGHUP): it sees the hook as it is now"
+      reloaded=0
+    fi
+  done
+  return "$reloaded"
 }

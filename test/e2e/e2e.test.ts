@@ -1,8 +1,9 @@
 // End to end, in a kernel that enforces AppArmor: boots Debian's kernel under
 // TCG on this host's own root (read-only 9p + tmpfs overlay), installs the
-// built project inside with scripts/install, and runs the scenarios of
-// guest/apparmor.sh, guest/wrapper.sh, guest/driver.sh and guest/security.sh
-// (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
+// built project inside with scripts/install (the driver boot: with the .deb,
+// built here before the boot and shared in .cache/e2e/packages/), and runs
+// the scenarios of guest/apparmor.sh, guest/wrapper.sh, guest/driver.sh and
+// guest/security.sh (apparmor=1) and guest/no-apparmor.sh (apparmor=0) there,
 // against the host's real libvirtd, QEMU and apparmor_parser. The guest
 // writes results to a shared folder; every assertion is made here.
 //
@@ -59,7 +60,7 @@ const boots: readonly Boot[] = [
     appArmor: true,
     cpus: 2,
     background: false,
-    scenarios: ['driver-default', 'driver-hotplug', 'driver-blockjobs', 'driver-save-restore', 'driver-permissive-daemon', 'doctor-status-driver', 'driver-denials'],
+    scenarios: ['driver-default', 'driver-hotplug', 'driver-blockjobs', 'driver-save-restore', 'driver-permissive-daemon', 'doctor-status-driver', 'driver-denials', 'driver-package-remove'],
     timeoutMs: 40 * 60_000,
   },
   // What a compromised guest can change between two starts (issue 12).
@@ -147,6 +148,24 @@ function consoleTail(file: string, lines = 40): string {
   }
 }
 
+/**
+ * The driver boot installs the Debian package: the one .ci/run built
+ * ($VIRT_AA_HOOK_DEB), else one built here, copied where the guest sees it
+ * (/e2e/packages/virt-aa-hook.deb). Its dependencies are the host's own.
+ */
+function shareDebianPackage(): void {
+  const dir = path.join(cacheDir, 'packages');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  let deb = process.env['VIRT_AA_HOOK_DEB'];
+  if (deb === undefined) {
+    const built = spawnSync(path.join(checkoutRoot, 'scripts/build-packages'), ['--deb', '--out', path.join(dir, 'build')], { encoding: 'utf8' });
+    if (built.status !== 0) return; // The guest says dpkg -i failed; the build's log is in .cache/e2e/packages/build/.
+    deb = built.stdout.trim().split('\n').at(-1) ?? '';
+  }
+  fs.copyFileSync(deb, path.join(dir, 'virt-aa-hook.deb'));
+}
+
 const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
 
 if (missing !== undefined || kernel === undefined) {
@@ -154,6 +173,7 @@ if (missing !== undefined || kernel === undefined) {
 } else {
   test.before(async () => {
     const t0 = Date.now();
+    if (onlyBoots === undefined || onlyBoots.includes('driver')) shareDebianPackage();
     const initramfs = buildInitramfs({ kernel, busybox, initScript: path.join(checkoutRoot, 'test/e2e/guest/init.sh'), cacheDir });
     initramfsNote = `initramfs ${initramfs.built ? 'built' : 'cached'} in ${seconds(Date.now() - t0)} (kernel ${kernel.version})`;
     fs.rmSync(runsDir, { recursive: true, force: true });

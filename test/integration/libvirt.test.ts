@@ -1,5 +1,7 @@
 // The hook against a real libvirtd on this machine: installed with our own
-// installer, driven through virsh. This kernel has no AppArmor, so the
+// installer, or with the Debian package when VIRT_AA_HOOK_INSTALL=deb (and
+// VIRT_AA_HOOK_DEB names it: .ci/run runs the suite that way too), driven
+// through virsh. This kernel has no AppArmor, so the
 // configuration says `loader: compile-only` (profiles are compiled by the real
 // apparmor_parser and cached, never loaded); everything else is real.
 
@@ -14,7 +16,13 @@ import { defaultPaths } from '../../lib/config.ts';
 import { renderWrapper } from '../../lib/wrapper.ts';
 import { startSecondLibvirtd } from './helpers/second-libvirtd.ts';
 
-const missing = missingPrerequisite();
+/** How the suite installs: scripts/install, or the .deb (dpkg -i, and dpkg -P at the end). */
+const installMethod = process.env['VIRT_AA_HOOK_INSTALL'] === 'deb' ? 'deb' : 'script';
+const deb = process.env['VIRT_AA_HOOK_DEB'];
+const missing = missingPrerequisite() ?? (installMethod === 'deb' && (deb === undefined || !fs.existsSync(deb)) ? 'VIRT_AA_HOOK_INSTALL=deb needs VIRT_AA_HOOK_DEB naming the built package (scripts/build-packages --deb)' : undefined);
+const dpkg = (...args: string[]): ReturnType<typeof run> => run('dpkg', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+/** What `dpkg-divert --list` says of our helper's diversion: the package's, or the installer's local one. */
+const diversionLine = (helper: string, aside: string): string => (installMethod === 'deb' ? `diversion of ${helper} to ${aside} by virt-aa-hook` : `local diversion of ${helper} to ${aside}`);
 const adminHookLog = '/tmp/virt-aa-hook-it-admin-hook.log';
 const adminHook = `#!/bin/sh\n# an admin's own hook, kept by virt-aa-hook's installer\necho "$*" >> ${adminHookLog}\n`;
 const profileOf = (uuid: string): string => `/etc/apparmor.d/libvirt/libvirt-${uuid}`;
@@ -73,15 +81,23 @@ if (missing !== undefined) {
     fs.rmSync(hookLog, { force: true });
     fs.mkdirSync(path.dirname(hookPath), { recursive: true });
     fs.writeFileSync(hookPath, adminHook, { mode: 0o755 });
-    writeConfig({});
     libvirtHelperSha = sha256(libvirtHelper);
-    must(path.join(checkoutRoot, 'scripts/install'), []);
+    if (installMethod === 'deb') {
+      // The package ships the configuration as a conffile: ours is written over it afterwards.
+      const installed = dpkg('-i', deb ?? '');
+      if (installed.code !== 0) throw new Error(`dpkg -i ${deb ?? ''} failed: ${installed.stdout}${installed.stderr}`);
+      writeConfig({});
+    } else {
+      writeConfig({});
+      must(path.join(checkoutRoot, 'scripts/install'), []);
+    }
     startDaemons();
   });
 
   test.after.always(() => {
     for (const guest of guests) removeGuest(guest);
-    run(path.join(checkoutRoot, 'scripts/uninstall'), ['--force']);
+    if (installMethod === 'deb') dpkg('-P', 'virt-aa-hook');
+    else run(path.join(checkoutRoot, 'scripts/uninstall'), ['--force']);
     for (const [file, content] of saved) {
       if (content === undefined) fs.rmSync(file, { force: true });
       else fs.writeFileSync(file, content);
@@ -185,7 +201,7 @@ if (missing !== undefined) {
 
   test.serial("our virt-aa-helper replaces libvirt's through a dpkg diversion, and a libvirt package reinstall keeps it there", (t) => {
     t.regex(fs.readFileSync(libvirtHelper, 'utf8').split('\n')[0] ?? '', /^#!\/.*node$/);
-    t.regex(must('dpkg-divert', ['--list', libvirtHelper]), new RegExp(`local diversion of ${libvirtHelper} to ${divertedHelper}`));
+    t.regex(must('dpkg-divert', ['--list', libvirtHelper]), new RegExp(diversionLine(libvirtHelper, divertedHelper)));
     t.is(sha256(divertedHelper), libvirtHelperSha, "libvirt's own helper, byte for byte, aside");
     // What a libvirt upgrade does: dpkg unpacks the package's helper again.
     const version = must('dpkg-query', ['-W', '-f=${Version}', 'libvirt-daemon']).trim();
@@ -435,7 +451,10 @@ if (missing !== undefined) {
 
   test.serial('uninstall restores the admin hook exactly, and it keeps working', (t) => {
     for (const guest of guests.splice(0)) removeGuest(guest);
-    must(path.join(checkoutRoot, 'scripts/uninstall'), []);
+    if (installMethod === 'deb') {
+      const purged = dpkg('-P', 'virt-aa-hook');
+      t.is(purged.code, 0, `${purged.stdout}${purged.stderr}`);
+    } else must(path.join(checkoutRoot, 'scripts/uninstall'), []);
     t.is(fs.readFileSync(hookPath, 'utf8'), adminHook);
     t.is(sha256(libvirtHelper), libvirtHelperSha, "libvirt's own helper is back, byte for byte");
     t.false(fs.existsSync(divertedHelper));

@@ -1,7 +1,10 @@
 #!/bin/bash
 # PID 1 of the e2e guest for hosts WITH libvirt's AppArmor driver: libvirtd
 # under Debian's profile, security_driver = "apparmor", our virt-aa-helper in
-# place of libvirt's (installed by scripts/install), and no enrol step. Every
+# place of libvirt's, and no enrol step: installed with the Debian package
+# (dpkg -i of the .deb the host built before the boot, /e2e/packages/), the
+# one boot that proves the package in a kernel that enforces AppArmor; its
+# last scenario removes it while a guest runs. Every
 # domain, however it was made, must run in our profile; hotplug, media
 # changes, snapshots, block jobs and save/restore through libvirt's own API
 # must work with no denial. Results go to $RESULTS (lib.sh), asserted by
@@ -69,8 +72,11 @@ virsh undefine ref >/dev/null 2>&1
 stop_libvirtd
 
 stage install
-cd "$E2E_CHECKOUT" || exit 1
-INSTALL_OUT=$(scripts/install --node /usr/bin/node 2>&1) || say "scripts/install failed: $INSTALL_OUT"
+# The configuration written above is kept over the package's conffile (--force-confold).
+DEB=$E2E_ROOT/packages/virt-aa-hook.deb
+# man-db's dpkg trigger would rebuild its index of every page under TCG: off in this throwaway overlay.
+rm -f /var/lib/man-db/auto-update
+INSTALL_OUT=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confold -i "$DEB" </dev/null 2>&1) || say "dpkg -i $DEB failed: $INSTALL_OUT"
 stage libvirtd
 confine_libvirtd || say 'libvirtd did not start under its profile with our blocks'
 
@@ -81,7 +87,11 @@ fact 'libvirt helper, virsh start ms (3 starts)' "${START_MS_LIBVIRT[*]}"
 check_eq "before the install, libvirt's own helper (an ELF) is at its path" "$LIBVIRT_HELPER_MAGIC" 'ELF'
 check_eq "libvirt's own helper confined the reference guest" "$REF_LABEL" "libvirt-$U20 (enforce)"
 check 'our helper is at libvirt'"'"'s path' grep -q virt-aa-hook /usr/lib/libvirt/virt-aa-helper
-check "libvirt's own helper was diverted aside" bash -c 'dpkg-divert --list /usr/lib/libvirt/virt-aa-helper | grep -q virt-aa-helper.distrib'
+check_eq 'the package is installed' "$(dpkg-query -W -f='${Status}' virt-aa-hook 2>&1)" 'install ok installed'
+check_eq "libvirt's own helper was diverted aside by the package" "$(dpkg-divert --list /usr/lib/libvirt/virt-aa-helper)" 'diversion of /usr/lib/libvirt/virt-aa-helper to /usr/lib/libvirt/virt-aa-helper.distrib by virt-aa-hook'
+check_match "the package's postinst loaded the hook's profile" "$(cat /sys/kernel/security/apparmor/profiles)" '(^|
+)virt-aa-hook \(enforce\)'
+check_match "postinst put our block in libvirtd's local profile" "$(cat /etc/apparmor.d/local/usr.sbin.libvirtd)" '/etc/libvirt/hooks/qemu Px -> virt-aa-hook,'
 check_match 'libvirtd runs confined' "$(label_of_pid "$(cat /run/libvirtd.pid)")" '^(/usr/sbin/)?libvirtd \(enforce\)$'
 check_match 'virsh capabilities shows the apparmor secmodel' "$(virsh capabilities)" '<model>apparmor</model>'
 make_guest plain $U21
@@ -315,6 +325,32 @@ end_scenario
 begin_scenario driver-denials 'no AppArmor denial of a profile of ours beyond those provoked on purpose'
 expected='name="/etc/shadow"'
 check_no_unexpected_denials "$expected"
+end_scenario
+
+# ---------------------------------------------------------------------------
+begin_scenario driver-package-remove "dpkg -r and dpkg -P while a guest runs: it stays running in its profile; libvirt's helper and libvirtd's local profile as before"
+U23=e2e00000-0000-4000-8000-000000000023
+check 'libvirtd under its distribution profile again' confine_libvirtd
+make_guest keep $U23
+sed -i '/<emulator>/d' $IMAGES/keep/domain.xml
+check 'virsh define keep' virsh define $IMAGES/keep/domain.xml
+check 'virsh start keep' virsh start keep
+confined_as keep $U23
+KEEP_PID=$(pid_of keep)
+check 'dpkg -r virt-aa-hook' env DEBIAN_FRONTEND=noninteractive dpkg -r virt-aa-hook
+check 'the QEMU of keep still runs' kill -0 "$KEEP_PID"
+confined_as keep $U23
+check "keep's profile is still loaded" profile_loaded "libvirt-$U23"
+check_eq "libvirt's own helper (an ELF) is back at its path" "$(head -c 4 /usr/lib/libvirt/virt-aa-helper | tail -c 3)" 'ELF'
+check_eq 'no diversion left' "$(dpkg-divert --list /usr/lib/libvirt/virt-aa-helper)" ''
+check_not 'the hook is gone' test -e /etc/libvirt/hooks/qemu
+check_not "our block is out of libvirtd's local profile" grep -q virt-aa-hook /etc/apparmor.d/local/usr.sbin.libvirtd
+check_not "the hook's profile is unloaded" profile_loaded virt-aa-hook
+check 'dpkg -P virt-aa-hook' env DEBIAN_FRONTEND=noninteractive dpkg -P virt-aa-hook
+check_not 'the state, the cache and the configuration are gone' bash -c 'ls -d /var/lib/virt-aa-hook /var/cache/apparmor/virt-aa-hook /etc/virt-aa-hook 2>/dev/null | grep .'
+check 'the QEMU of keep still runs after the purge' kill -0 "$KEEP_PID"
+confined_as keep $U23
+virsh destroy keep >/dev/null 2>&1
 end_scenario
 
 cp /var/log/libvirt/libvirtd-e2e.log "$E2E_RUN/libvirtd.log" 2>/dev/null
