@@ -54,8 +54,10 @@ test('an upgraded emulator gets its wrapper touched; a removed one loses it; a b
   const { root, at, put, setup } = host();
   await setup();
   const wrapper = at(`${emulatorDir}/qemu-system-x86_64`);
-  put(`${emulatorDir}/by-path/opt/q/qemu-system-x86_64`, renderWrapper(template, '/opt/q/qemu-system-x86_64'));
+  // The emulator before its wrapper, as setup would have made them: unchanged since.
   put('opt/q/qemu-system-x86_64', '#!/bin/sh\n');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  put(`${emulatorDir}/by-path/opt/q/qemu-system-x86_64`, renderWrapper(template, '/opt/q/qemu-system-x86_64'));
   const before = fs.statSync(wrapper).ctimeMs;
   await new Promise((resolve) => setTimeout(resolve, 20));
   // A package upgrade puts a new file in place: a new ctime.

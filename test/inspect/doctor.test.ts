@@ -37,11 +37,11 @@ test('both healthy hosts: every check ok or skipped, exit 0; each check has a un
   t.is(new Set(runChecks(wrapperHost()).map((c) => c.id)).size, checks.length);
   t.deepEqual(
     runChecks(wrapperHost()).filter((c) => c.state === 'skip').map((c) => c.id),
-    ['helper', 'helper-profile', 'wrappers-under-driver', 'config-pins'],
+    ['helper', 'helper-profile', 'wrappers-under-driver'],
   );
   t.deepEqual(
     runChecks(driverHost()).filter((c) => c.state === 'skip').map((c) => c.id),
-    ['config-pins'],
+    [],
   );
 });
 
@@ -282,7 +282,7 @@ test('the text: a line per check, its fixes below it, a summary with the exit co
   t.regex(text[seen] ?? '', /^FAIL {2}hook-seen {14}the running daemon sees the hook: libvirtd \(pid 700\) started /);
   t.is(text[seen + 1], `${' '.repeat(29)}fix: ${restart}`);
   t.regex(text[2] ?? '', /^ok {4}apparmor {15}AppArmor is enabled: AppArmor is enabled/);
-  t.is(text.at(-2), '# 14 ok, 0 warning(s), 1 failed, 4 skipped: exit 1');
+  t.is(text.at(-2), '# 15 ok, 0 warning(s), 1 failed, 3 skipped: exit 1');
   const json = JSON.parse(doctorJson(results, '/etc/virt-aa-hook/config.json')) as { ok: boolean; exitCode: number; checks: Check[] };
   t.like(json, { ok: false, exitCode: 1 });
   t.like(json.checks.find((c) => c.id === 'hook-seen'), { state: 'fail', fix: [restart] });
