@@ -95,7 +95,13 @@ if (missing !== undefined) {
   });
 
   test.after.always(() => {
-    if (guest !== undefined) removeGuest(guest);
+    if (guest !== undefined) {
+      removeGuest(guest);
+      // Its profile outlived the package while it ran, and no hook is left to
+      // remove it when it stops: on a real host, doctor's stale-profiles check
+      // names these files and gc removes them.
+      for (const file of [`libvirt-${guest.uuid}`, `libvirt-${guest.uuid}.files`]) fs.rmSync(path.join('/etc/apparmor.d/libvirt', file), { force: true });
+    }
     if (run('dpkg-query', ['-W', '-f=${Status}', 'virt-aa-hook']).stdout.includes('installed')) {
       run('/usr/sbin/virt-aa-hook', ['unenroll', '--all']);
       dpkg('-P', 'virt-aa-hook');
