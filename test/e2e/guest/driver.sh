@@ -319,6 +319,9 @@ sed -i '/doctor-e2e/d' $override
 check "the helper's profile without the test's line" apparmor_parser -r /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
 run_doctor 'at the end'
 check_eq 'doctor exits 0 again' "$DOCTOR_RC" 0
+# The scenarios after this one define their own guests; these two are done.
+check 'virsh undefine doc' virsh undefine doc
+check 'virsh undefine optout' virsh undefine optout
 end_scenario
 
 # ---------------------------------------------------------------------------
@@ -329,18 +332,18 @@ end_scenario
 
 # ---------------------------------------------------------------------------
 begin_scenario driver-package-remove "dpkg -r and dpkg -P while a guest runs: it stays running in its profile; libvirt's helper and libvirtd's local profile as before"
-U23=e2e00000-0000-4000-8000-000000000023
+U25=e2e00000-0000-4000-8000-000000000025 # kept running through dpkg -r and -P
 check 'libvirtd under its distribution profile again' confine_libvirtd
-make_guest keep $U23
+make_guest keep $U25
 sed -i '/<emulator>/d' $IMAGES/keep/domain.xml
 check 'virsh define keep' virsh define $IMAGES/keep/domain.xml
 check 'virsh start keep' virsh start keep
-confined_as keep $U23
+confined_as keep $U25
 KEEP_PID=$(pid_of keep)
 check 'dpkg -r virt-aa-hook' env DEBIAN_FRONTEND=noninteractive dpkg -r virt-aa-hook
 check 'the QEMU of keep still runs' kill -0 "$KEEP_PID"
-confined_as keep $U23
-check "keep's profile is still loaded" profile_loaded "libvirt-$U23"
+confined_as keep $U25
+check "keep's profile is still loaded" profile_loaded "libvirt-$U25"
 check_eq "libvirt's own helper (an ELF) is back at its path" "$(head -c 4 /usr/lib/libvirt/virt-aa-helper | tail -c 3)" 'ELF'
 check_eq 'no diversion left' "$(dpkg-divert --list /usr/lib/libvirt/virt-aa-helper)" ''
 check_not 'the hook is gone' test -e /etc/libvirt/hooks/qemu
@@ -349,7 +352,7 @@ check_not "the hook's profile is unloaded" profile_loaded virt-aa-hook
 check 'dpkg -P virt-aa-hook' env DEBIAN_FRONTEND=noninteractive dpkg -P virt-aa-hook
 check_not 'the state, the cache and the configuration are gone' bash -c 'ls -d /var/lib/virt-aa-hook /var/cache/apparmor/virt-aa-hook /etc/virt-aa-hook 2>/dev/null | grep .'
 check 'the QEMU of keep still runs after the purge' kill -0 "$KEEP_PID"
-confined_as keep $U23
+confined_as keep $U25
 virsh destroy keep >/dev/null 2>&1
 end_scenario
 
