@@ -69,11 +69,18 @@ export function buildHostTree(): string {
   fs.chmodSync(at(nvram), 0o777);
 
   // Headers a guest could have rewritten (issue 12, finding 1): naming a
-  // device, a FIFO, another guest's NVRAM, root's home; an external data
-  // file; and a disk rebased (qemu-img rebase -u) out of its usual place.
+  // device, a FIFO, another guest's NVRAM, save image or master key, root's
+  // home; an external data file, a vmdk extent; and a disk rebased (qemu-img rebase -u) out of its usual place.
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/dev/sda', '-F', 'raw', 'dev-backed.qcow2', '16M');
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', `${nvram}/other_VARS.fd`, '-F', 'raw', 'nvram-backed.qcow2', '16M');
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/root/secrets.img', '-F', 'raw', 'root-backed.qcow2', '16M');
+  // Another guest's managed-save image and its master key, in libvirt's per-domain state.
+  write('/var/lib/libvirt/qemu/save/other.save', Buffer.alloc(4096));
+  write('/var/lib/libvirt/qemu/domain-3-other/master-key.aes', Buffer.alloc(32));
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/var/lib/libvirt/qemu/save/other.save', '-F', 'raw', 'save-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/var/lib/libvirt/qemu/domain-3-other/master-key.aes', '-F', 'raw', 'key-backed.qcow2', '16M');
+  // A vmdk whose descriptor (the disk itself, depth 0) names its extent.
+  qemuImg(images, 'create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicFlat', 'flat.vmdk', '1M');
   execFileSync('mkfifo', [at(`${images}/pipe.raw`)]);
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', 'pipe.raw', '-F', 'raw', 'fifo-backed.qcow2', '16M');
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=with-data.raw', 'with-data.qcow2', '16M');
