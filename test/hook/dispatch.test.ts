@@ -207,11 +207,16 @@ test("a domain libvirt's own driver labels is left to it (and to our virt-aa-hel
   t.true(fs.existsSync(env.filesFile(uuid)));
 });
 
-test("at start, a domain the driver should have labelled but did not is unconfined: refused under require", (t) => {
+test("at start, a domain the driver should have labelled but did not is unconfined: refused under require, warned of and logged under warn", (t) => {
   const env = hookEnv({ libvirtDriver: 'active', policy: 'require' });
   const outcome = run(env, 'web-01 start begin -', domainXml(env, { enrolled: 'none' }));
   t.is(outcome.exitCode, 2);
   t.regex(outcome.stderr[0] ?? '', /^virt-aa-hook: error: domain 'web-01': refusing to start it unconfined \(the configuration requires confinement\): libvirt's AppArmor driver did not label it: the daemon started before its AppArmor profile was loaded/);
+  const warned = hookEnv({ libvirtDriver: 'active', policy: 'warn' });
+  const started = run(warned, 'web-01 start begin -', domainXml(warned, { enrolled: 'none' }));
+  t.is(started.exitCode, 0);
+  t.regex(started.stderr[0] ?? '', /^virt-aa-hook: warning: domain 'web-01' runs unconfined: libvirt's AppArmor driver did not label it/);
+  t.regex(started.log, /outcome=unconfined \(not labelled by the driver\)/);
 });
 
 test("our emulator wrapper on a host where libvirt's driver labels every domain is refused with the fix", (t) => {
