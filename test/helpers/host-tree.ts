@@ -63,22 +63,26 @@ export function buildHostTree(): string {
   write('/etc/group', 'root:x:0:\nkvm:x:107:\nlibvirt-qemu:x:64055:libvirt-qemu\n');
   // libvirt's NVRAM directory is the QEMU user's (here: writable to all), and a
   // guest swapped its variable store for a link to another guest's.
-  const nvram = '/var/lib/libvirt/qemu/nvram';
+  const qemuLib = '/var/lib/libvirt/qemu';
+  const nvram = `${qemuLib}/nvram`;
   write(`${nvram}/other_VARS.fd`, Buffer.alloc(4096));
   link(`${nvram}/swapped_VARS.fd`, 'other_VARS.fd');
   fs.chmodSync(at(nvram), 0o777);
 
   // Headers a guest could have rewritten (issue 12, finding 1): naming a
   // device, a FIFO, another guest's NVRAM, save image or master key, root's
-  // home; an external data file, a vmdk extent; and a disk rebased (qemu-img rebase -u) out of its usual place.
+  // home; an external data file, a vmdk extent; and a disk rebased
+  // (qemu-img rebase -u) out of its usual place.
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/dev/sda', '-F', 'raw', 'dev-backed.qcow2', '16M');
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', `${nvram}/other_VARS.fd`, '-F', 'raw', 'nvram-backed.qcow2', '16M');
   qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/root/secrets.img', '-F', 'raw', 'root-backed.qcow2', '16M');
   // Another guest's managed-save image and its master key, in libvirt's per-domain state.
-  write('/var/lib/libvirt/qemu/save/other.save', Buffer.alloc(4096));
-  write('/var/lib/libvirt/qemu/domain-3-other/master-key.aes', Buffer.alloc(32));
-  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/var/lib/libvirt/qemu/save/other.save', '-F', 'raw', 'save-backed.qcow2', '16M');
-  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/var/lib/libvirt/qemu/domain-3-other/master-key.aes', '-F', 'raw', 'key-backed.qcow2', '16M');
+  const saveImage = `${qemuLib}/save/other.save`;
+  const masterKey = `${qemuLib}/domain-3-other/master-key.aes`;
+  write(saveImage, Buffer.alloc(4096));
+  write(masterKey, Buffer.alloc(32));
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', saveImage, '-F', 'raw', 'save-backed.qcow2', '16M');
+  qemuImg(images, 'create', '-q', '-f', 'qcow2', '-u', '-b', masterKey, '-F', 'raw', 'key-backed.qcow2', '16M');
   // A vmdk whose descriptor (the disk itself, depth 0) names its extent.
   qemuImg(images, 'create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicFlat', 'flat.vmdk', '1M');
   execFileSync('mkfifo', [at(`${images}/pipe.raw`)]);
